@@ -1,0 +1,183 @@
+"""Namespace lifecycle inside the API server: admission, bootstrap, deletion.
+
+Upstream splits this between admission plugins (NamespaceLifecycle), the
+bootstrap controller and the namespace and serviceaccount controllers. kubesvc
+keeps the part the API needs from its first second in the server itself:
+
+* admission: creating an object in a namespace that does not exist is 404, in a
+  namespace being deleted is 403;
+* bootstrap: ``default``, ``kube-system``, ``kube-public`` and ``kube-node-lease``
+  exist, each namespace has its ``default`` ServiceAccount;
+* deletion: a namespace marked for deletion has its contents deleted, then its
+  ``kubernetes`` finalizer removed, which removes it.
+
+The loop is driven by a watch on namespaces plus a periodic resync, so a
+restart in the middle of a deletion finishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kubesvc.api import errors
+from kubesvc.api.resources import Resource
+from kubesvc.apiserver.store import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+UNDELETABLE = frozenset({"default", "kube-system", "kube-public"})
+RESYNC_SECONDS = 5.0
+
+Obj = dict[str, Any]
+
+
+class NamespaceLifecycle:
+    def __init__(self, stores: Mapping[tuple[str, str], ObjectStore]) -> None:
+        self.stores = stores
+        self.namespaces = stores[("", "namespaces")]
+        self.serviceaccounts = stores[("", "serviceaccounts")]
+        self._wake = asyncio.Event()
+
+    # -- admission -------------------------------------------------------------
+    def admitter(self, resource: Resource) -> Any:
+        async def admit(namespace: str) -> None:
+            try:
+                ns = await self.namespaces.get("", namespace)
+            except errors.NotFound:
+                raise errors.NotFound("namespaces", namespace) from None
+            if ns["metadata"].get("deletionTimestamp"):
+                raise errors.StatusError(
+                    f"unable to create new content in namespace {namespace} because it is being "
+                    "terminated",
+                    code=403,
+                    reason="Forbidden",
+                    details={
+                        "name": namespace,
+                        "kind": resource.plural,
+                        "group": resource.group,
+                        "causes": [
+                            {
+                                "reason": "NamespaceTerminating",
+                                "message": f"namespace {namespace} is being terminated",
+                                "field": "metadata.namespace",
+                            }
+                        ],
+                    },
+                )
+
+        return admit
+
+    @staticmethod
+    def check_delete(name: str) -> None:
+        if name in UNDELETABLE:
+            raise errors.StatusError(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                code=403,
+                reason="Forbidden",
+                details={"name": name, "kind": "namespaces"},
+            )
+
+    # -- bootstrap -------------------------------------------------------------
+    async def bootstrap(self) -> None:
+        for name in SYSTEM_NAMESPACES:
+            try:
+                await self.namespaces.create("", {"metadata": {"name": name}})
+            except errors.AlreadyExists:
+                pass
+        await self.sync_all()
+
+    # -- loop ------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        watcher = asyncio.create_task(self._watch(stop))
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    await self.sync_all()
+                except Exception:
+                    logger.exception("namespace sync failed")
+                waits = [
+                    asyncio.ensure_future(self._wake.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                ]
+                await asyncio.wait(
+                    waits, timeout=RESYNC_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                for w in waits:
+                    w.cancel()
+        finally:
+            watcher.cancel()
+            try:
+                await watcher
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                rev = int((await self.namespaces.list("")).resource_version)
+                async for _ in self.namespaces.watch("", rev):
+                    self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(1.0)
+            self._wake.set()
+
+    async def sync_all(self) -> None:
+        page = await self.namespaces.list("")
+        for ns in page.items:
+            name = ns["metadata"]["name"]
+            if ns["metadata"].get("deletionTimestamp"):
+                await self._finish_deletion(name)
+            else:
+                await self._ensure_service_account(name)
+
+    async def _ensure_service_account(self, namespace: str) -> None:
+        try:
+            await self.serviceaccounts.get(namespace, "default")
+        except errors.NotFound:
+            try:
+                await self.serviceaccounts.create(namespace, {"metadata": {"name": "default"}})
+            except (errors.AlreadyExists, errors.NotFound):
+                pass
+            except errors.StatusError as exc:
+                if exc.code != 403:
+                    raise
+
+    async def _finish_deletion(self, namespace: str) -> None:
+        remaining = 0
+        for (_, plural), store in self.stores.items():
+            if not store.resource.namespaced:
+                continue
+            page = await store.list(namespace)
+            for obj in page.items:
+                remaining += 1
+                if obj["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    await store.delete(namespace, obj["metadata"]["name"])
+                except errors.NotFound:
+                    remaining -= 1
+            del plural
+        if remaining:
+            # Objects with finalizers are still going; the next pass checks again.
+            self._wake.set()
+            await asyncio.sleep(0.05)
+            return
+
+        async def finalize(current: Obj | None) -> Obj:
+            assert current is not None
+            spec = current.setdefault("spec", {})
+            spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != "kubernetes"]
+            return current
+
+        try:
+            await self.namespaces.guaranteed_update("", namespace, finalize, subresource="finalize")
+        except errors.NotFound:
+            pass
+        logger.info("namespace deleted", extra={"namespace": namespace})

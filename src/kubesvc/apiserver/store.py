@@ -1,0 +1,521 @@
+"""The generic object store: Kubernetes object semantics over the key/value backend.
+
+One ``ObjectStore`` per resource. It owns what every kind shares: keys, the
+``resourceVersion`` (the backend's ``mod_revision``; never stored inside the
+value), uid/creationTimestamp/generateName, optimistic concurrency, finalizers
+and ``deletionTimestamp``, dry runs, list paging and watch decoding. Kind-specific
+behaviour comes from its ``Strategy`` (hook order documented there).
+
+Rules it keeps:
+
+1. A write that changes nothing is not written (no new revision, no watch event),
+   as upstream's GuaranteedUpdate does.
+2. ``update``/``patch`` with a ``resourceVersion`` in the body is a precondition;
+   without one an update is retried on concurrent writes (unconditional update).
+3. An object with finalizers is not removed by DELETE: it gets a
+   ``deletionTimestamp``; the update that removes its last finalizer removes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kubesvc.api import errors
+from kubesvc.api.errors import FieldError, StatusError
+from kubesvc.api.resources import Resource
+from kubesvc.apiserver.strategy import Strategy
+from kubesvc.storage import interface as st
+
+Obj = dict[str, Any]
+Clock = Callable[[], datetime]
+Mutation = Callable[[Obj | None], Awaitable[Obj]]
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_MAX_GENERATE_PREFIX = 58
+_UPDATE_RETRIES = 16
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    items: list[Obj]
+    resource_version: str
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED
+    object: Obj
+    old: Obj | None
+    revision: int
+
+
+class ObjectStore:
+    def __init__(
+        self,
+        resource: Resource,
+        strategy: Strategy,
+        backend: st.Backend,
+        *,
+        clock: Clock = utc_now,
+        admit_create: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.resource = resource
+        self.strategy = strategy
+        self.backend = backend
+        self.clock = clock
+        self._admit_create = admit_create
+
+    # -- encoding --------------------------------------------------------------
+    def decode(self, kv: st.KeyValue) -> Obj:
+        obj: Obj = json.loads(kv.value)
+        obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
+        return obj
+
+    @staticmethod
+    def encode(obj: Obj) -> bytes:
+        meta = obj.get("metadata")
+        if isinstance(meta, dict) and "resourceVersion" in meta:
+            obj = dict(obj)
+            obj["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def _with_type(self, obj: Obj) -> Obj:
+        out = {"kind": self.resource.kind, "apiVersion": self.resource.api_version}
+        out.update({k: v for k, v in obj.items() if k not in ("kind", "apiVersion")})
+        return out
+
+    # -- errors ----------------------------------------------------------------
+    def not_found(self, name: str) -> StatusError:
+        return errors.NotFound(self.resource.plural, name, self.resource.group)
+
+    def conflict(self, name: str) -> StatusError:
+        return errors.Conflict(
+            self.resource.plural, name, errors.OPTIMISTIC_LOCK_MESSAGE, self.resource.group
+        )
+
+    def invalid(self, name: str, errs: list[FieldError]) -> StatusError:
+        return errors.Invalid(self.resource.kind, name, errs, self.resource.group)
+
+    # -- reads -----------------------------------------------------------------
+    async def get(self, namespace: str, name: str) -> Obj:
+        kv = await self.backend.get(self.resource.key(namespace, name))
+        if kv is None:
+            raise self.not_found(name)
+        return self._with_type(self.decode(kv))
+
+    async def list(
+        self,
+        namespace: str,
+        *,
+        match: Callable[[Obj], bool] | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+        resource_version: str = "",
+    ) -> ListPage:
+        prefix = self.resource.list_prefix(namespace)
+        revision = 0
+        start_after = ""
+        if continue_token:
+            revision, start_after = _decode_continue(continue_token, prefix)
+        elif resource_version not in ("", "0"):
+            revision = 0  # "not older than": the current state always qualifies
+        items: list[Obj] = []
+        more = False
+        last_key = start_after
+        read_rev = revision
+        # Page through the backend until `limit` matching items are found.
+        batch = max(limit, 500) if limit else 0
+        while True:
+            try:
+                res = await self.backend.list(
+                    prefix, revision=read_rev, limit=batch, start_after=last_key
+                )
+            except st.Compacted as exc:
+                if continue_token:
+                    raise errors.Expired(
+                        "The provided continue parameter is too old to display a consistent list "
+                        "result. You can start a new list without the continue parameter, or use "
+                        "the continue token in this response to retrieve the remainder of the "
+                        "results. Continuing with the provided token results in an inconsistent "
+                        "list - objects that were created, modified, or deleted between the time "
+                        "the first chunk was returned and now may show up in the list."
+                    ) from exc
+                raise errors.Expired(
+                    f"too old resource version: {exc.requested} ({exc.compacted})"
+                ) from exc
+            read_rev = res.revision
+            for kv in res.kvs:
+                last_key = kv.key
+                obj = self.decode(kv)
+                if match is None or match(obj):
+                    items.append(obj)
+                    if limit and len(items) >= limit:
+                        break
+            if limit and len(items) >= limit:
+                more = res.more or kv is not res.kvs[-1]
+                break
+            if not res.more:
+                break
+        token = ""
+        remaining: int | None = None
+        if more:
+            token = _encode_continue(
+                read_rev,
+                items[-1]["metadata"]["name"],
+                items[-1],
+                prefix,
+                self.resource.namespaced and not namespace,
+            )
+            if match is None:
+                remaining = await self._count_after(
+                    prefix, read_rev, _item_key(self.resource, items[-1])
+                )
+        return ListPage(items, str(read_rev), token, remaining)
+
+    async def _count_after(self, prefix: str, revision: int, key: str) -> int:
+        res = await self.backend.list(prefix, revision=revision, start_after=key)
+        return len(res.kvs)
+
+    # -- create ----------------------------------------------------------------
+    async def create(self, namespace: str, obj: Obj, *, dry_run: bool = False) -> Obj:
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("metadata must be an object")
+        self._set_namespace(meta, namespace)
+        if meta.get("resourceVersion"):
+            raise errors.InternalError("resourceVersion should not be set on objects to be created")
+        generated = False
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = str(meta["generateName"])[:_MAX_GENERATE_PREFIX] + "".join(
+                secrets.choice(_NAME_CHARS) for _ in range(5)
+            )
+            generated = True
+        name = str(meta.get("name") or "")
+        if self.resource.namespaced and self._admit_create is not None:
+            await self._admit_create(meta.get("namespace", ""))
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = timestamp(self.clock())
+        for key in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(key, None)
+        self.strategy.prepare_for_create(obj)
+        errs = self.strategy.validate(obj)
+        if errs:
+            raise self.invalid(name, errs)
+        self.strategy.canonicalize(obj)
+        obj = self._with_type(obj)
+        if dry_run:
+            if await self.backend.get(self.resource.key(meta.get("namespace", ""), name)):
+                raise errors.AlreadyExists(self.resource.plural, name, self.resource.group)
+            return obj
+        key = self.resource.key(meta.get("namespace", ""), name)
+        try:
+            kv = await self.backend.create(key, self.encode(obj))
+        except st.KeyExists as exc:
+            if generated:
+                raise errors.GenerateNameConflict(
+                    self.resource.plural, name, self.resource.group
+                ) from exc
+            raise errors.AlreadyExists(self.resource.plural, name, self.resource.group) from exc
+        meta["resourceVersion"] = str(kv.mod_revision)
+        return obj
+
+    def _set_namespace(self, meta: Obj, namespace: str) -> None:
+        if self.resource.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise errors.BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace or body_ns or ""
+        else:
+            meta.pop("namespace", None)
+
+    # -- update ----------------------------------------------------------------
+    async def update(
+        self,
+        namespace: str,
+        name: str,
+        obj: Obj,
+        *,
+        subresource: str = "",
+        dry_run: bool = False,
+        track: Callable[[Obj | None, Obj], Obj] | None = None,
+    ) -> tuple[Obj, bool]:
+        """PUT: replace the object (or its status). Returns (object, created).
+
+        ``track(old, new)`` returns ``new`` with its managedFields updated.
+        """
+        body = copy.deepcopy(obj)
+        meta = body.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("metadata must be an object")
+        body_name = meta.get("name")
+        if body_name and body_name != name:
+            raise errors.BadRequest(
+                "the name of the object (%s) does not match the name on the URL (%s)"
+                % (body_name, name)
+            )
+        meta["name"] = name
+        self._set_namespace(meta, namespace)
+        precondition = str(meta.get("resourceVersion") or "")
+
+        async def mutate(current: Obj | None) -> Obj:
+            desired = copy.deepcopy(body)
+            return track(current, desired) if track is not None else desired
+
+        return await self.guaranteed_update(
+            namespace,
+            name,
+            mutate,
+            precondition=precondition,
+            subresource=subresource,
+            dry_run=dry_run,
+            allow_create=self.strategy.allow_create_on_update and not subresource,
+            require_precondition=not self.strategy.allow_unconditional_update,
+        )
+
+    async def guaranteed_update(
+        self,
+        namespace: str,
+        name: str,
+        mutate: Mutation,
+        *,
+        precondition: str = "",
+        subresource: str = "",
+        dry_run: bool = False,
+        allow_create: bool = False,
+        require_precondition: bool = False,
+    ) -> tuple[Obj, bool]:
+        """Read, mutate, validate, compare-and-swap; retry on races without a precondition.
+
+        ``mutate`` gets a private copy of the current object (None when absent) and
+        returns the desired object; a ``resourceVersion`` in what it returns, if
+        different from the current one, is a conflict (how patches carry
+        preconditions).
+        """
+        key = self.resource.key(namespace, name)
+        for _ in range(_UPDATE_RETRIES):
+            kv = await self.backend.get(key)
+            if kv is None:
+                if not allow_create:
+                    raise self.not_found(name)
+                desired = await mutate(None)
+                desired.setdefault("metadata", {})["name"] = name
+                desired["metadata"].pop("resourceVersion", None)
+                return await self.create(namespace, desired, dry_run=dry_run), True
+            current = self._with_type(self.decode(kv))
+            desired = await mutate(copy.deepcopy(current))
+            desired = self._with_type(desired)
+            meta = desired.setdefault("metadata", {})
+            wanted_rv = precondition or str(meta.get("resourceVersion") or "")
+            if require_precondition and not wanted_rv:
+                raise self.invalid(
+                    name,
+                    [
+                        errors.invalid(
+                            "metadata.resourceVersion", 0, "must be specified for an update"
+                        )
+                    ],
+                )
+            if wanted_rv and wanted_rv != str(kv.mod_revision):
+                raise self.conflict(name)
+            self._set_namespace(meta, namespace)
+            meta["name"] = name
+            self._keep_system_fields(meta, current["metadata"])
+            if subresource == "status":
+                self.strategy.prepare_for_status_update(desired, current)
+                errs = self.strategy.validate_status_update(desired, current)
+            elif subresource == "finalize":
+                self.strategy.prepare_for_finalize(desired, current)
+                errs = []
+            else:
+                self.strategy.prepare_for_update(desired, current)
+                errs = self.strategy.validate_update(desired, current)
+            if errs:
+                raise self.invalid(name, errs)
+            self.strategy.canonicalize(desired)
+            desired["metadata"]["resourceVersion"] = str(kv.mod_revision)
+            if _same(desired, current):
+                return current, False
+            if dry_run:
+                return desired, False
+            try:
+                if _finished_deleting(desired):
+                    deleted = await self.backend.delete(key, expected_revision=kv.mod_revision)
+                    desired["metadata"]["resourceVersion"] = str(deleted.mod_revision)
+                    return desired, False
+                new_kv = await self.backend.update(key, self.encode(desired), kv.mod_revision)
+            except st.Conflict:
+                if wanted_rv:
+                    raise self.conflict(name) from None
+                continue
+            except st.KeyNotFound:
+                if wanted_rv:
+                    raise self.conflict(name) from None
+                continue
+            desired["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
+            return desired, False
+        raise self.conflict(name)
+
+    @staticmethod
+    def _keep_system_fields(meta: Obj, old_meta: Obj) -> None:
+        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        if "generation" in old_meta and "generation" not in meta:
+            meta["generation"] = old_meta["generation"]
+
+    # -- delete ----------------------------------------------------------------
+    async def delete(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        precondition_uid: str = "",
+        precondition_rv: str = "",
+        dry_run: bool = False,
+        propagation: str = "",
+    ) -> tuple[Obj, bool]:
+        """DELETE: returns (object, removed_now)."""
+        key = self.resource.key(namespace, name)
+        for _ in range(_UPDATE_RETRIES):
+            kv = await self.backend.get(key)
+            if kv is None:
+                raise self.not_found(name)
+            current = self._with_type(self.decode(kv))
+            meta = current["metadata"]
+            if precondition_uid and precondition_uid != meta.get("uid"):
+                raise errors.Conflict(
+                    self.resource.plural,
+                    name,
+                    f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: "
+                    f"{meta.get('uid', '')}",
+                    self.resource.group,
+                )
+            if precondition_rv and precondition_rv != meta.get("resourceVersion"):
+                raise errors.Conflict(
+                    self.resource.plural,
+                    name,
+                    f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
+                    f"ResourceVersion in object meta: {meta.get('resourceVersion', '')}",
+                    self.resource.group,
+                )
+            if self._pending_finalizers(current):
+                if meta.get("deletionTimestamp"):
+                    return current, False
+                marked = copy.deepcopy(current)
+                marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
+                marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+                self._on_mark_deleted(marked)
+                if dry_run:
+                    return marked, False
+                try:
+                    new_kv = await self.backend.update(key, self.encode(marked), kv.mod_revision)
+                except (st.Conflict, st.KeyNotFound):
+                    continue
+                marked["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
+                return marked, False
+            if dry_run:
+                return current, True
+            try:
+                deleted = await self.backend.delete(key, expected_revision=kv.mod_revision)
+            except (st.Conflict, st.KeyNotFound):
+                continue
+            current["metadata"]["resourceVersion"] = str(deleted.mod_revision)
+            return current, True
+        raise self.conflict(name)
+
+    def _pending_finalizers(self, obj: Obj) -> bool:
+        meta = obj.get("metadata") or {}
+        if meta.get("finalizers"):
+            return True
+        return self.resource.kind == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
+
+    def _on_mark_deleted(self, obj: Obj) -> None:
+        if self.resource.kind == "Namespace":
+            obj.setdefault("status", {})["phase"] = "Terminating"
+
+    # -- watch -----------------------------------------------------------------
+    async def watch(
+        self, namespace: str, revision: int, *, name: str = ""
+    ) -> AsyncIterator[WatchEvent]:
+        prefix = (
+            self.resource.key(namespace, name) if name else self.resource.list_prefix(namespace)
+        )
+        watch = self.backend.watch(prefix, revision)
+        try:
+            async for ev in watch:
+                if name and ev.kv.key != prefix:
+                    continue
+                obj = self._with_type(self.decode(ev.kv))
+                old = self._with_type(self.decode(ev.prev)) if ev.prev is not None else None
+                if ev.type == "DELETE":
+                    kind = "DELETED"
+                elif ev.prev is None:
+                    kind = "ADDED"
+                else:
+                    kind = "MODIFIED"
+                yield WatchEvent(kind, obj, old, ev.revision)
+        finally:
+            watch.close()
+
+
+def _item_key(resource: Resource, obj: Obj) -> str:
+    meta = obj["metadata"]
+    return resource.key(meta.get("namespace", ""), meta["name"])
+
+
+def _encode_continue(revision: int, name: str, obj: Obj, prefix: str, all_namespaces: bool) -> str:
+    meta = obj["metadata"]
+    start = f"{meta.get('namespace', '')}/{name}" if all_namespaces else name
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": start}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_continue(token: str, prefix: str) -> tuple[int, str]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded))
+        rev = int(data["rv"])
+        start = str(data["start"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.BadRequest(f"invalid continue token: {exc}") from exc
+    if rev <= 0 or ".." in start:
+        raise errors.BadRequest(
+            "continue key is not valid: incorrect encoded start resourceVersion"
+        )
+    return rev, prefix + start
+
+
+def _same(a: Obj, b: Obj) -> bool:
+    return a == b
+
+
+def _finished_deleting(obj: Obj) -> bool:
+    meta = obj.get("metadata") or {}
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if obj.get("kind") == "Namespace" and (obj.get("spec") or {}).get("finalizers"):
+        return False
+    return True

@@ -1,0 +1,425 @@
+"""Per-kind behaviour of the generic store: defaults, validation, status handling.
+
+The hooks run in one fixed order (kube-apiserver's registry order), and the
+store is the only caller:
+
+* create: ``prepare_for_create`` (may change the object: defaults, status reset)
+  -> ``validate`` (returns field errors, never changes the object)
+  -> ``canonicalize`` (last touch before storing).
+* update of the main resource: ``prepare_for_update(new, old)`` (keeps the old
+  status for kinds with a status subresource, bumps ``generation`` when the spec
+  changed) -> ``validate_update`` -> ``canonicalize``.
+* update of the ``status`` subresource: ``prepare_for_status_update(new, old)``
+  (keeps the old spec and metadata) -> ``validate_status_update`` -> ``canonicalize``.
+
+A kind with its own rules subclasses ``Strategy`` (services, pods, namespaces ...);
+the rest use the default one built from the resource table.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from kubesvc.api import defaults
+from kubesvc.api.errors import FieldError, forbidden, invalid, required
+from kubesvc.api.resources import Resource
+from kubesvc.api.validation import meta as vmeta
+
+Obj = dict[str, Any]
+
+# Kinds whose metadata.generation counts spec changes.
+_GENERATION_KINDS = frozenset(
+    {
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "DaemonSet"),
+        ("", "ReplicationController"),
+        ("networking.k8s.io", "Ingress"),
+        ("discovery.k8s.io", "EndpointSlice"),
+        ("", "Pod"),
+    }
+)
+
+# Top-level fields that are not "spec" for the purpose of status updates.
+_STATUS_KEYS = ("status",)
+
+
+class Strategy:
+    """Default behaviour for a resource; subclass for kinds with their own rules."""
+
+    allow_create_on_update = False
+    allow_unconditional_update = True
+    # DELETE answers with the deleted object instead of a Status (pods, services).
+    return_deleted_object = False
+
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.has_status = resource.subresource("status") is not None
+        self.tracks_generation = (resource.group, resource.kind) in _GENERATION_KINDS
+
+    # -- names ---------------------------------------------------------------
+    def name_errors(self, name: str) -> list[str]:
+        return vmeta.is_dns1123_subdomain(name)
+
+    # -- create --------------------------------------------------------------
+    def prepare_for_create(self, obj: Obj) -> None:
+        if self.has_status and self.resource.kind not in ("Pod", "Node", "Namespace"):
+            obj.pop("status", None)
+        if self.tracks_generation:
+            obj["metadata"]["generation"] = 1
+        defaults.apply_defaults(self.resource.group, self.resource.kind, obj)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return self.validate_meta(obj)
+
+    def validate_meta(self, obj: Obj) -> list[FieldError]:
+        return vmeta.validate_object_meta(
+            obj.get("metadata") or {},
+            namespaced=self.resource.namespaced,
+            name_validator=self.name_errors,
+        )
+
+    # -- update --------------------------------------------------------------
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        if self.has_status:
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        defaults.apply_defaults(self.resource.group, self.resource.kind, new)
+        if self.tracks_generation:
+            gen = int(old.get("metadata", {}).get("generation") or 1)
+            if _spec_of(new) != _spec_of(old):
+                gen += 1
+            new["metadata"]["generation"] = gen
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        errs = vmeta.validate_object_meta_update(
+            new.get("metadata") or {}, old.get("metadata") or {}
+        )
+        return errs + self.validate(new)
+
+    # -- status --------------------------------------------------------------
+    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
+        status = new.get("status")
+        kept = copy.deepcopy(old)
+        kept_meta = kept.setdefault("metadata", {})
+        new_meta = new.get("metadata") or {}
+        # Status writers may still change labels and annotations (as upstream allows).
+        for key in ("labels", "annotations"):
+            if key in new_meta:
+                kept_meta[key] = new_meta[key]
+            else:
+                kept_meta.pop(key, None)
+        if status is None:
+            kept.pop("status", None)
+        else:
+            kept["status"] = status
+        new.clear()
+        new.update(kept)
+
+    def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return vmeta.validate_object_meta_update(
+            new.get("metadata") or {}, old.get("metadata") or {}
+        )
+
+    def prepare_for_finalize(self, new: Obj, old: Obj) -> None:
+        """The ``finalize`` subresource changes only ``spec.finalizers`` (namespaces)."""
+        finalizers = (new.get("spec") or {}).get("finalizers") or []
+        kept = copy.deepcopy(old)
+        kept.setdefault("spec", {})["finalizers"] = list(finalizers)
+        if not finalizers:
+            kept["spec"].pop("finalizers")
+        new.clear()
+        new.update(kept)
+
+    def canonicalize(self, obj: Obj) -> None:
+        """Last change before storing; the default does nothing."""
+
+    # -- field selectors -----------------------------------------------------
+    def field_attrs(self, obj: Obj) -> dict[str, str]:
+        meta = obj.get("metadata") or {}
+        attrs = {"metadata.name": str(meta.get("name", ""))}
+        if self.resource.namespaced:
+            attrs["metadata.namespace"] = str(meta.get("namespace", ""))
+        return attrs
+
+
+def _spec_of(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "kind", "apiVersion")}
+
+
+def _fields(extra: Callable[[Obj], dict[str, str]]) -> Callable[[Strategy, Obj], dict[str, str]]:
+    def attrs(self: Strategy, obj: Obj) -> dict[str, str]:
+        out = Strategy.field_attrs(self, obj)
+        out.update(extra(obj))
+        return out
+
+    return attrs
+
+
+def _get(obj: Obj, *path: str) -> str:
+    cur: Any = obj
+    for p in path:
+        if not isinstance(cur, dict):
+            return ""
+        cur = cur.get(p)
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return str(cur)
+
+
+class NamespaceStrategy(Strategy):
+    def name_errors(self, name: str) -> list[str]:
+        return vmeta.is_dns1123_label(name)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        # spec.finalizers change only through the finalize subresource.
+        new["spec"] = copy.deepcopy(old.get("spec", {}))
+
+    field_attrs = _fields(lambda o: {"status.phase": _get(o, "status", "phase")})
+
+
+class ServiceStrategy(Strategy):
+    return_deleted_object = True
+
+    def name_errors(self, name: str) -> list[str]:
+        return vmeta.is_dns1035_label(name)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        errs = super().validate_update(new, old)
+        old_ip = (old.get("spec") or {}).get("clusterIP")
+        new_ip = (new.get("spec") or {}).get("clusterIP")
+        if old_ip and new_ip != old_ip and new.get("spec", {}).get("type") != "ExternalName":
+            errs.append(invalid("spec.clusterIPs[0]", new_ip, "may not change once set"))
+        return errs
+
+    field_attrs = _fields(
+        lambda o: {
+            "spec.clusterIP": _get(o, "spec", "clusterIP"),
+            "spec.type": _get(o, "spec", "type"),
+        }
+    )
+
+
+class PodStrategy(Strategy):
+    return_deleted_object = True
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj.pop("status", None)
+        super().prepare_for_create(obj)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        errs = super().validate(obj)
+        errs += validate_pod_spec(obj.get("spec"), "spec")
+        return errs
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        errs = super().validate_update(new, old)
+        if _pod_spec_immutable_part(new) != _pod_spec_immutable_part(old):
+            errs.append(
+                forbidden(
+                    "spec",
+                    "pod updates may not change fields other than `spec.containers[*].image`, "
+                    "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
+                    "`spec.tolerations` (only additions to existing tolerations), "
+                    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                    "previously negative)",
+                )
+            )
+        return errs
+
+    field_attrs = _fields(
+        lambda o: {
+            "spec.nodeName": _get(o, "spec", "nodeName"),
+            "spec.restartPolicy": _get(o, "spec", "restartPolicy"),
+            "spec.schedulerName": _get(o, "spec", "schedulerName"),
+            "spec.serviceAccountName": _get(o, "spec", "serviceAccountName"),
+            "spec.hostNetwork": _get(o, "spec", "hostNetwork") or "false",
+            "status.phase": _get(o, "status", "phase"),
+            "status.podIP": _get(o, "status", "podIP"),
+            "status.nominatedNodeName": _get(o, "status", "nominatedNodeName"),
+        }
+    )
+
+
+def _pod_spec_immutable_part(obj: Obj) -> Obj:
+    spec = copy.deepcopy(obj.get("spec") or {})
+    for key in ("containers", "initContainers"):
+        for c in spec.get(key) or []:
+            if isinstance(c, dict):
+                c.pop("image", None)
+    for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+        spec.pop(key, None)
+    # Binding sets the node name once.
+    spec.pop("nodeName", None)
+    return spec
+
+
+def validate_pod_spec(spec: Any, path: str) -> list[FieldError]:
+    errs: list[FieldError] = []
+    if not isinstance(spec, dict):
+        return [required(path, "")]
+    containers = spec.get("containers")
+    if not containers:
+        errs.append(required(f"{path}.containers", ""))
+    names: set[str] = set()
+    for key in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(key) or []):
+            p = f"{path}.{key}[{i}]"
+            if not isinstance(c, dict):
+                continue
+            name = c.get("name")
+            if not name:
+                errs.append(required(f"{p}.name", ""))
+            else:
+                for msg in vmeta.is_dns1123_label(str(name)):
+                    errs.append(invalid(f"{p}.name", name, msg))
+                if name in names:
+                    errs.append(FieldError("Duplicate", f"{p}.name", name))
+                names.add(str(name))
+            if not c.get("image"):
+                errs.append(required(f"{p}.image", ""))
+            for j, port in enumerate(c.get("ports") or []):
+                if not isinstance(port, dict):
+                    continue
+                cp = port.get("containerPort")
+                pp = f"{p}.ports[{j}].containerPort"
+                if cp is None:
+                    errs.append(required(pp, ""))
+                elif not isinstance(cp, int) or not 1 <= cp <= 65535:
+                    errs.append(invalid(pp, cp, "must be between 1 and 65535, inclusive"))
+    policy = spec.get("restartPolicy")
+    if policy not in (None, "Always", "OnFailure", "Never"):
+        from kubesvc.api.errors import not_supported
+
+        errs.append(
+            not_supported(f"{path}.restartPolicy", policy, ["Always", "Never", "OnFailure"])
+        )
+    return errs
+
+
+class WorkloadStrategy(Strategy):
+    """Deployments, ReplicaSets, DaemonSets (apps/v1): selector rules."""
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        errs = super().validate(obj)
+        spec = obj.get("spec") or {}
+        selector = spec.get("selector")
+        tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not selector:
+            errs.append(required("spec.selector", ""))
+        elif isinstance(selector, dict):
+            from kubesvc.api import selectors
+
+            try:
+                sel = selectors.from_label_selector(selector)
+            except ValueError as exc:
+                errs.append(invalid("spec.selector", selector, str(exc)))
+            else:
+                if sel.empty():
+                    errs.append(
+                        invalid(
+                            "spec.selector", selector, "empty selector is invalid for deployment"
+                        )
+                    )
+                elif not sel.matches(tmpl_labels):
+                    errs.append(
+                        invalid(
+                            "spec.template.metadata.labels",
+                            tmpl_labels,
+                            "`selector` does not match template `labels`",
+                        )
+                    )
+        errs += validate_pod_spec((spec.get("template") or {}).get("spec"), "spec.template.spec")
+        replicas = spec.get("replicas")
+        if isinstance(replicas, int) and replicas < 0:
+            errs.append(invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
+        return errs
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        errs = super().validate_update(new, old)
+        if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
+            errs.append(
+                invalid(
+                    "spec.selector", (new.get("spec") or {}).get("selector"), "field is immutable"
+                )
+            )
+        return errs
+
+
+class ReplicationControllerStrategy(Strategy):
+    def validate(self, obj: Obj) -> list[FieldError]:
+        errs = super().validate(obj)
+        spec = obj.get("spec") or {}
+        selector = spec.get("selector") or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not selector:
+            errs.append(required("spec.selector", ""))
+        elif any(labels.get(k) != v for k, v in selector.items()):
+            errs.append(
+                invalid(
+                    "spec.template.metadata.labels",
+                    labels,
+                    "`selector` does not match template `labels`",
+                )
+            )
+        errs += validate_pod_spec((spec.get("template") or {}).get("spec"), "spec.template.spec")
+        return errs
+
+    field_attrs = _fields(lambda o: {"status.replicas": _get(o, "status", "replicas")})
+
+
+class EventStrategy(Strategy):
+    field_attrs = _fields(
+        lambda o: {
+            "involvedObject.kind": _get(o, "involvedObject", "kind"),
+            "involvedObject.namespace": _get(o, "involvedObject", "namespace"),
+            "involvedObject.name": _get(o, "involvedObject", "name"),
+            "involvedObject.uid": _get(o, "involvedObject", "uid"),
+            "involvedObject.apiVersion": _get(o, "involvedObject", "apiVersion"),
+            "involvedObject.resourceVersion": _get(o, "involvedObject", "resourceVersion"),
+            "involvedObject.fieldPath": _get(o, "involvedObject", "fieldPath"),
+            "reason": _get(o, "reason"),
+            "reportingComponent": _get(o, "reportingComponent"),
+            "source": _get(o, "source", "component"),
+            "type": _get(o, "type"),
+        }
+    )
+
+
+class SecretStrategy(Strategy):
+    field_attrs = _fields(lambda o: {"type": _get(o, "type")})
+
+
+class NodeStrategy(Strategy):
+    field_attrs = _fields(
+        lambda o: {"spec.unschedulable": _get(o, "spec", "unschedulable") or "false"}
+    )
+
+
+_STRATEGIES: dict[str, type[Strategy]] = {
+    "namespaces": NamespaceStrategy,
+    "services": ServiceStrategy,
+    "pods": PodStrategy,
+    "deployments": WorkloadStrategy,
+    "replicasets": WorkloadStrategy,
+    "daemonsets": WorkloadStrategy,
+    "replicationcontrollers": ReplicationControllerStrategy,
+    "events": EventStrategy,
+    "secrets": SecretStrategy,
+    "nodes": NodeStrategy,
+}
+
+
+def strategy_for(resource: Resource) -> Strategy:
+    cls = _STRATEGIES.get(resource.plural, Strategy)
+    return cls(resource)

@@ -1,0 +1,110 @@
+"""Composition of a running cluster: storage, API server, and (as they land) the rest.
+
+``serve`` is what ``kubesvc up`` and ``kubesvc server`` run: it opens the store,
+starts the API server, writes the kubeconfig and ``server.json`` into the data
+directory, applies the given manifests through the API (server-side apply), and
+runs until ``stop`` is set; then it stops everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from kubesvc.api import resources as res
+from kubesvc.apiserver.app import ApiServer, ApiServerSettings
+from kubesvc.runtime import kubeconfig, manifests, paths
+from kubesvc.storage.registry import open_backend
+
+logger = logging.getLogger(__name__)
+
+# apiVersions that Kubernetes removed, with what replaced them (for a helpful hint).
+LEGACY_API_VERSIONS = {
+    ("extensions/v1beta1", "Deployment"): "apps/v1",
+    ("extensions/v1beta1", "DaemonSet"): "apps/v1",
+    ("extensions/v1beta1", "ReplicaSet"): "apps/v1",
+    ("extensions/v1beta1", "Ingress"): "networking.k8s.io/v1",
+    ("networking.k8s.io/v1beta1", "Ingress"): "networking.k8s.io/v1",
+    ("apps/v1beta1", "Deployment"): "apps/v1",
+    ("apps/v1beta2", "Deployment"): "apps/v1",
+}
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    data_dir: Path
+    storage: str = ""
+    """Storage URL; empty means the sqlite file in the data directory."""
+    api: ApiServerSettings = ApiServerSettings()
+    manifests: list[str] = field(default_factory=list)
+
+
+class ApplyError(Exception):
+    """A manifest the API refused; the message is kubectl-like."""
+
+
+async def serve(
+    settings: ServeSettings, stop: asyncio.Event, on_ready: Callable[[str, Path], None]
+) -> None:
+    data_dir = paths.prepare(settings.data_dir)
+    url = settings.storage or paths.storage_url(data_dir)
+    docs = manifests.load(settings.manifests) if settings.manifests else []
+    backend = open_backend(url)
+    await backend.start()
+    server = ApiServer(backend, settings.api)
+    try:
+        await server.start()
+        kc = paths.kubeconfig_path(data_dir)
+        kc.write_text(kubeconfig.render(server.url))
+        kc.chmod(0o600)
+        paths.write_server_info(data_dir, {"server": server.url, "storage": url})
+        if docs:
+            await apply_manifests(server.url, docs)
+        on_ready(server.url, kc)
+        await server.lifecycle.run(stop)
+    finally:
+        await server.stop()
+        await backend.close()
+
+
+async def apply_manifests(base_url: str, docs: list[manifests.Manifest]) -> None:
+    async with aiohttp.ClientSession() as session:
+        for m in docs:
+            await apply_one(session, base_url, m)
+
+
+async def apply_one(session: aiohttp.ClientSession, base_url: str, m: manifests.Manifest) -> None:
+    doc = m.doc
+    api_version, kind = str(doc.get("apiVersion")), str(doc.get("kind"))
+    r = res.for_kind(api_version, kind)
+    if r is None:
+        hint = LEGACY_API_VERSIONS.get((api_version, kind))
+        msg = f'{m.source}: no matches for kind "{kind}" in version "{api_version}"'
+        if hint:
+            msg += f" (use apiVersion: {hint}; `kubesvc convert` rewrites old manifests)"
+        raise ApplyError(msg)
+    meta = doc.get("metadata") or {}
+    name = meta.get("name")
+    if not name:
+        raise ApplyError(f"{m.source}: {kind} has no metadata.name")
+    namespace = meta.get("namespace") or "default"
+    path = r.url_path(namespace if r.namespaced else "", name)
+    async with session.patch(
+        base_url + path,
+        params={"fieldManager": "kubesvc-up", "force": "true", "fieldValidation": "Strict"},
+        data=json.dumps(doc),
+        headers={"Content-Type": "application/apply-patch+yaml"},
+    ) as resp:
+        if resp.status >= 400:
+            body = await resp.json(content_type=None)
+            raise ApplyError(
+                f"Error from server ({body.get('reason', resp.status)}): error when applying "
+                f'"{m.source}": {body.get("message", "")}'
+            )
+    logger.info("applied manifest kind=%s name=%s", kind, name)
