@@ -4,6 +4,7 @@ settings, and fixtures shared by the scenarios of one group (e.g. one nginx back
 from __future__ import annotations
 
 import os
+import random
 import socket
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -64,8 +65,25 @@ class Env:
         self._group_stack = None
 
 
-def free_port(host: str = "127.0.0.1", kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
-    """A port nothing listens on right now (the kernel's pick), for a server to bind next."""
+PORTS = range(20000, 32768)
+"""Where servers listen: below Linux's default ephemeral range (32768-60999), so that no
+client connection of a load generator (nor one in TIME_WAIT) holds the port already."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both TCP and UDP right now (DNS servers bind both), for a server to
+    bind next."""
+    for _ in range(200):
+        port = random.choice(PORTS)
+        if all(_bindable(host, port, kind) for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+            return port
+    raise RuntimeError("no free port found for a server")
+
+
+def _bindable(host: str, port: int, kind: socket.SocketKind) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

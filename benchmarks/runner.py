@@ -129,8 +129,9 @@ def _run_group(
                 try:
                     probes[name] = setup(env, stack)
                 except Exception as exc:
-                    logger.exception("scenario setup failed name=%s", name)
+                    logger.debug("scenario setup failed name=%s", name, exc_info=True)
                     outcome.status, outcome.reason = STATUS_ERROR, f"setup failed: {exc}"
+                    say(f"  {name}: {outcome.reason}")
             by_name = {o.scenario.name: o for o in outcomes}
             for round_index in range(settings.repetitions):
                 for name in list(probes):
@@ -139,8 +140,9 @@ def _run_group(
                     try:
                         sample = measure_guarded(env, probes[name], budget, name=name, say=say)
                     except Exception as exc:
-                        logger.exception("measurement failed name=%s", name)
+                        logger.debug("measurement failed name=%s", name, exc_info=True)
                         outcome.status, outcome.reason = STATUS_ERROR, f"run failed: {exc}"
+                        say(f"  {name}: {outcome.reason}")
                         del probes[name]
                         continue
                     outcome.samples.append(sample)

@@ -7,7 +7,6 @@ until it listens, and registers its end on the given ExitStack.
 
 from __future__ import annotations
 
-import socket
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -91,7 +90,7 @@ def haproxy(env: Env, stack: ExitStack, mode: str, upstream: Server) -> Server:
 
 def dnsmasq(env: Env, stack: ExitStack, records: list[configs.Record]) -> Server:
     """dnsmasq answering ``records`` from an additional hosts file."""
-    port = free_port(kind=socket.SOCK_DGRAM)
+    port = free_port()
     work = env.workdir("dnsmasq")
     hosts = env.write(work, "hosts", configs.hosts_file(records))
     argv = configs.dnsmasq_args(port, str(hosts), str(work / "dnsmasq.log"), as_root=env.as_root)
@@ -101,7 +100,7 @@ def dnsmasq(env: Env, stack: ExitStack, records: list[configs.Record]) -> Server
 
 def unbound(env: Env, stack: ExitStack, records: list[configs.Record]) -> Server:
     """Unbound answering ``records`` as local data, one thread."""
-    port = free_port(kind=socket.SOCK_DGRAM)
+    port = free_port()
     work = env.workdir("unbound")
     path = env.write(work, "unbound.conf", configs.unbound_conf(port, records, str(work)))
     started = _launch(

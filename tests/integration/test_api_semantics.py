@@ -105,7 +105,7 @@ async def test_finalizers_delay_deletion_until_removed(api: Any) -> None:
     status, deleting, _ = await api.call("DELETE", f"{CM}/f")
     assert status == 200
     assert deleting["metadata"]["deletionTimestamp"]
-    status, still, _ = await api.call("GET", f"{CM}/f")
+    status, _, _ = await api.call("GET", f"{CM}/f")
     assert status == 200
     patch = [{"op": "remove", "path": "/metadata/finalizers"}]
     status, _, _ = await api.call(
@@ -224,7 +224,7 @@ async def test_namespace_deletion_removes_contents(api: Any) -> None:
     status, body, _ = await api.call("DELETE", "/api/v1/namespaces/gone")
     assert status == 200
     assert body["status"]["phase"] == "Terminating"
-    status, err, _ = await api.call("POST", "/api/v1/namespaces/gone/configmaps", cm("y"))
+    status, _, _ = await api.call("POST", "/api/v1/namespaces/gone/configmaps", cm("y"))
     assert status == 403
     for _ in range(100):
         await api.server.lifecycle.sync_all()
@@ -243,7 +243,7 @@ async def test_system_namespaces_and_default_service_account_exist(api: Any) -> 
     assert {"default", "kube-system", "kube-public"} <= names
     status, _, _ = await api.call("GET", "/api/v1/namespaces/default/serviceaccounts/default")
     assert status == 200
-    status, err, _ = await api.call("DELETE", "/api/v1/namespaces/default")
+    status, _, _ = await api.call("DELETE", "/api/v1/namespaces/default")
     assert status == 403
 
 

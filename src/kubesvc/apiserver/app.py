@@ -70,6 +70,7 @@ class ApiServer:
         self.ready = asyncio.Event()
         self.port = settings.port
         self._runner: web.AppRunner | None = None
+        self._watches: set[asyncio.Task[object]] = set()
 
     # -- lifecycle ---------------------------------------------------------------
     def make_app(self) -> web.Application:
@@ -92,6 +93,8 @@ class ApiServer:
         self.ready.set()
 
     async def stop(self) -> None:
+        for task in list(self._watches):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -172,7 +175,7 @@ class ApiServer:
     ) -> web.StreamResponse:
         verb = info.verb
         if verb == "watch":
-            return await h.watch(request, info)
+            return await self._watch(request, info, h)
         body = b""
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             if (
@@ -214,6 +217,18 @@ class ApiServer:
         for w in reply.warnings:
             resp.headers.add("Warning", _warning_header(w))
         return resp
+
+    async def _watch(
+        self, request: web.Request, info: RequestInfo, h: ResourceHandlers
+    ) -> web.StreamResponse:
+        """Serve a watch; ``stop()`` cancels open watches so shutdown never waits on them."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._watches.add(task)
+        try:
+            return await h.watch(request, info)
+        finally:
+            self._watches.discard(task)
 
     async def _read_body(self, request: web.Request) -> bytes:
         limit = self.settings.max_body_bytes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,7 +48,8 @@ def _field_validation(query: Any) -> str:
     value = query.get("fieldValidation", "") or "Warn"
     if value not in FIELD_VALIDATION:
         raise errors.BadRequest(
-            f'fieldValidation parameter unsupported: "{value}". Must be one of: Ignore, Warn, Strict'
+            f'fieldValidation parameter unsupported: "{value}". '
+            "Must be one of: Ignore, Warn, Strict"
         )
     return value
 
@@ -219,7 +220,7 @@ class ResourceHandlers:
         )
 
     def _table(
-        self, objs: list[Obj], request: web.Request, rv: str, cont: str, headers: bool = True
+        self, objs: Sequence[Obj], request: web.Request, rv: str, cont: str, headers: bool = True
     ) -> Obj:
         include = request.query.get("includeObject", "Metadata") or "Metadata"
         if include not in ("None", "Metadata", "Object"):
@@ -298,23 +299,42 @@ class ResourceHandlers:
             ):
                 await resp.write(self._bookmark(str(start), initial_end=True))
             last_rv = start
-            it = events.__aiter__()
-            while True:
+            if not bookmarks:
+                async for ev in events:
+                    out = self._filter(ev, match)
+                    if out is not None:
+                        await resp.write(encode(out[0], out[1]))
+                return
+            # With bookmarks, a reader task feeds a queue so that waiting for the next
+            # event can time out without cancelling the event stream itself.
+            queue: asyncio.Queue[WatchEvent | BaseException | None] = asyncio.Queue(maxsize=256)
+
+            async def reader() -> None:
                 try:
-                    ev = (
-                        await asyncio.wait_for(it.__anext__(), BOOKMARK_INTERVAL)
-                        if bookmarks
-                        else await it.__anext__()
-                    )
-                except TimeoutError:
-                    await resp.write(self._bookmark(str(last_rv)))
-                    continue
-                except StopAsyncIteration:
-                    return
-                last_rv = ev.revision
-                out = self._filter(ev, match)
-                if out is not None:
-                    await resp.write(encode(out[0], out[1]))
+                    async for ev in events:
+                        await queue.put(ev)
+                    await queue.put(None)
+                except Exception as exc:
+                    await queue.put(exc)
+
+            feeder = asyncio.create_task(reader())
+            try:
+                while True:
+                    try:
+                        item = await asyncio.wait_for(queue.get(), BOOKMARK_INTERVAL)
+                    except TimeoutError:
+                        await resp.write(self._bookmark(str(last_rv)))
+                        continue
+                    if item is None:
+                        return
+                    if isinstance(item, BaseException):
+                        raise item
+                    last_rv = item.revision
+                    out = self._filter(item, match)
+                    if out is not None:
+                        await resp.write(encode(out[0], out[1]))
+            finally:
+                feeder.cancel()
 
         try:
             if timeout is not None:
@@ -324,13 +344,13 @@ class ResourceHandlers:
         except TimeoutError:
             pass
         except st.Compacted as exc:
-            status = errors.Expired(f"too old resource version: {start} ({exc.compacted})")
-            await resp.write(dumps({"type": "ERROR", "object": status.to_status()}))
+            expired = errors.Expired(f"too old resource version: {start} ({exc.compacted})")
+            await resp.write(dumps({"type": "ERROR", "object": expired.to_status()}))
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except st.StorageError as exc:
-            status = errors.Gone(f"watch ended: {exc}")
-            await resp.write(dumps({"type": "ERROR", "object": status.to_status()}))
+            gone = errors.Gone(f"watch ended: {exc}")
+            await resp.write(dumps({"type": "ERROR", "object": gone.to_status()}))
         finally:
             aclose = getattr(events, "aclose", None)
             if aclose is not None:

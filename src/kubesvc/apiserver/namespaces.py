@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 UNDELETABLE = frozenset({"default", "kube-system", "kube-public"})
 RESYNC_SECONDS = 5.0
+TERMINATING_RECHECK_SECONDS = 0.2
 
 Obj = dict[str, Any]
 
@@ -41,6 +42,7 @@ class NamespaceLifecycle:
         self.namespaces = stores[("", "namespaces")]
         self.serviceaccounts = stores[("", "serviceaccounts")]
         self._wake = asyncio.Event()
+        self._terminating = False
 
     # -- admission -------------------------------------------------------------
     def admitter(self, resource: Resource) -> Any:
@@ -130,12 +132,15 @@ class NamespaceLifecycle:
 
     async def sync_all(self) -> None:
         page = await self.namespaces.list("")
+        terminating = False
         for ns in page.items:
             name = ns["metadata"]["name"]
             if ns["metadata"].get("deletionTimestamp"):
+                terminating = True
                 await self._finish_deletion(name)
             else:
                 await self._ensure_service_account(name)
+        self._terminating = terminating
 
     async def _ensure_service_account(self, namespace: str) -> None:
         try:
@@ -156,18 +161,18 @@ class NamespaceLifecycle:
                 continue
             page = await store.list(namespace)
             for obj in page.items:
-                remaining += 1
                 if obj["metadata"].get("deletionTimestamp"):
+                    remaining += 1
                     continue
                 try:
-                    await store.delete(namespace, obj["metadata"]["name"])
+                    _, removed = await store.delete(namespace, obj["metadata"]["name"])
                 except errors.NotFound:
-                    remaining -= 1
+                    continue
+                if not removed:
+                    remaining += 1
             del plural
         if remaining:
             # Objects with finalizers are still going; the next pass checks again.
-            self._wake.set()
-            await asyncio.sleep(0.05)
             return
 
         async def finalize(current: Obj | None) -> Obj:

@@ -45,14 +45,11 @@ def parse_accept(header: str) -> Accept:
         if params.get("as") == "Table" and params.get("g") == "meta.k8s.io":
             return Accept(table=True, table_version=params.get("v", "v1"))
         media = parts[0]
-        if media in (
-            "application/json",
-            "*/*",
-            "application/*",
-            "application/yaml",
-        ) or media.startswith("application/vnd.kubernetes.protobuf"):
-            if "as" not in params:
-                return Accept()
+        plain = media in ("application/json", "*/*", "application/*", "application/yaml")
+        if (
+            plain or media.startswith("application/vnd.kubernetes.protobuf")
+        ) and "as" not in params:
+            return Accept()
     return Accept()
 
 
@@ -63,10 +60,6 @@ def media_type(content_type: str) -> str:
 def check_size(body: bytes) -> None:
     if len(body) > MAX_BODY_BYTES:
         raise errors.RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY_BYTES}")
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML loader that keeps strings like "on"/"yes" as YAML 1.2 readers do for JSON."""
 
 
 def decode_object(body: bytes, content_type: str) -> tuple[Any, list[str]]:

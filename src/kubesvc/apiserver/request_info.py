@@ -73,10 +73,7 @@ def parse(method: str, path: str, query: Mapping[str, str]) -> RequestInfo | Non
     m = method.upper()
     watch = legacy_watch or truthy(query.get("watch"))
     if m in ("GET", "HEAD"):
-        if name:
-            verb = "watch" if watch else "get"
-        else:
-            verb = "watch" if watch else "list"
+        verb = "watch" if watch else ("get" if name else "list")
     elif m == "POST":
         verb = "create"
     elif m == "PUT":

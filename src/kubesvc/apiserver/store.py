@@ -243,7 +243,8 @@ class ObjectStore:
             body_ns = meta.get("namespace")
             if body_ns and namespace and body_ns != namespace:
                 raise errors.BadRequest(
-                    "the namespace of the provided object does not match the namespace sent on the request"
+                    "the namespace of the provided object does not match the namespace sent "
+                    "on the request"
                 )
             meta["namespace"] = namespace or body_ns or ""
         else:
@@ -271,8 +272,7 @@ class ObjectStore:
         body_name = meta.get("name")
         if body_name and body_name != name:
             raise errors.BadRequest(
-                "the name of the object (%s) does not match the name on the URL (%s)"
-                % (body_name, name)
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
             )
         meta["name"] = name
         self._set_namespace(meta, namespace)
@@ -409,8 +409,8 @@ class ObjectStore:
                 raise errors.Conflict(
                     self.resource.plural,
                     name,
-                    f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: "
-                    f"{meta.get('uid', '')}",
+                    f"Precondition failed: UID in precondition: {precondition_uid}, "
+                    f"UID in object meta: {meta.get('uid', '')}",
                     self.resource.group,
                 )
             if precondition_rv and precondition_rv != meta.get("resourceVersion"):
@@ -516,6 +516,4 @@ def _finished_deleting(obj: Obj) -> bool:
     meta = obj.get("metadata") or {}
     if not meta.get("deletionTimestamp") or meta.get("finalizers"):
         return False
-    if obj.get("kind") == "Namespace" and (obj.get("spec") or {}).get("finalizers"):
-        return False
-    return True
+    return not (obj.get("kind") == "Namespace" and (obj.get("spec") or {}).get("finalizers"))

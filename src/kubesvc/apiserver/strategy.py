@@ -19,7 +19,6 @@ the rest use the default one built from the resource table.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 from kubesvc.api import defaults
@@ -140,24 +139,21 @@ class Strategy:
 
     # -- field selectors -----------------------------------------------------
     def field_attrs(self, obj: Obj) -> dict[str, str]:
+        """The values field selectors can match on (``metadata.name`` and kind-specific)."""
         meta = obj.get("metadata") or {}
         attrs = {"metadata.name": str(meta.get("name", ""))}
         if self.resource.namespaced:
             attrs["metadata.namespace"] = str(meta.get("namespace", ""))
+        attrs.update(self.extra_field_attrs(obj))
         return attrs
+
+    def extra_field_attrs(self, obj: Obj) -> dict[str, str]:
+        """Selectable fields beyond the metadata ones; kinds override."""
+        return {}
 
 
 def _spec_of(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "kind", "apiVersion")}
-
-
-def _fields(extra: Callable[[Obj], dict[str, str]]) -> Callable[[Strategy, Obj], dict[str, str]]:
-    def attrs(self: Strategy, obj: Obj) -> dict[str, str]:
-        out = Strategy.field_attrs(self, obj)
-        out.update(extra(obj))
-        return out
-
-    return attrs
 
 
 def _get(obj: Obj, *path: str) -> str:
@@ -182,7 +178,8 @@ class NamespaceStrategy(Strategy):
         # spec.finalizers change only through the finalize subresource.
         new["spec"] = copy.deepcopy(old.get("spec", {}))
 
-    field_attrs = _fields(lambda o: {"status.phase": _get(o, "status", "phase")})
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {"status.phase": _get(o, "status", "phase")}
 
 
 class ServiceStrategy(Strategy):
@@ -202,12 +199,11 @@ class ServiceStrategy(Strategy):
             errs.append(invalid("spec.clusterIPs[0]", new_ip, "may not change once set"))
         return errs
 
-    field_attrs = _fields(
-        lambda o: {
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {
             "spec.clusterIP": _get(o, "spec", "clusterIP"),
             "spec.type": _get(o, "spec", "type"),
         }
-    )
 
 
 class PodStrategy(Strategy):
@@ -237,8 +233,8 @@ class PodStrategy(Strategy):
             )
         return errs
 
-    field_attrs = _fields(
-        lambda o: {
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {
             "spec.nodeName": _get(o, "spec", "nodeName"),
             "spec.restartPolicy": _get(o, "spec", "restartPolicy"),
             "spec.schedulerName": _get(o, "spec", "schedulerName"),
@@ -248,7 +244,6 @@ class PodStrategy(Strategy):
             "status.podIP": _get(o, "status", "podIP"),
             "status.nominatedNodeName": _get(o, "status", "nominatedNodeName"),
         }
-    )
 
 
 def _pod_spec_immutable_part(obj: Obj) -> Obj:
@@ -281,8 +276,9 @@ def validate_pod_spec(spec: Any, path: str) -> list[FieldError]:
             if not name:
                 errs.append(required(f"{p}.name", ""))
             else:
-                for msg in vmeta.is_dns1123_label(str(name)):
-                    errs.append(invalid(f"{p}.name", name, msg))
+                errs.extend(
+                    invalid(f"{p}.name", name, m) for m in vmeta.is_dns1123_label(str(name))
+                )
                 if name in names:
                     errs.append(FieldError("Duplicate", f"{p}.name", name))
                 names.add(str(name))
@@ -375,12 +371,13 @@ class ReplicationControllerStrategy(Strategy):
         errs += validate_pod_spec((spec.get("template") or {}).get("spec"), "spec.template.spec")
         return errs
 
-    field_attrs = _fields(lambda o: {"status.replicas": _get(o, "status", "replicas")})
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {"status.replicas": _get(o, "status", "replicas")}
 
 
 class EventStrategy(Strategy):
-    field_attrs = _fields(
-        lambda o: {
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {
             "involvedObject.kind": _get(o, "involvedObject", "kind"),
             "involvedObject.namespace": _get(o, "involvedObject", "namespace"),
             "involvedObject.name": _get(o, "involvedObject", "name"),
@@ -393,17 +390,16 @@ class EventStrategy(Strategy):
             "source": _get(o, "source", "component"),
             "type": _get(o, "type"),
         }
-    )
 
 
 class SecretStrategy(Strategy):
-    field_attrs = _fields(lambda o: {"type": _get(o, "type")})
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {"type": _get(o, "type")}
 
 
 class NodeStrategy(Strategy):
-    field_attrs = _fields(
-        lambda o: {"spec.unschedulable": _get(o, "spec", "unschedulable") or "false"}
-    )
+    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
+        return {"spec.unschedulable": _get(o, "spec", "unschedulable") or "false"}
 
 
 _STRATEGIES: dict[str, type[Strategy]] = {

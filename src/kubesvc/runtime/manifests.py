@@ -59,12 +59,10 @@ def parse(text: str, source: str) -> list[Manifest]:
         if kind == "List" or (kind.endswith("List") and isinstance(doc.get("items"), list)):
             out += [Manifest(source, item) for item in doc["items"] if isinstance(item, dict)]
             continue
-        if not doc.get("apiVersion") or not kind:
-            raise ManifestError(
-                f"{source}: error validating data: [apiVersion not set, kind not set]"
-                if not doc.get("apiVersion") and not kind
-                else f"{source}: error validating data: {'apiVersion' if not doc.get('apiVersion') else 'kind'} not set"
-            )
+        missing = [f"{k} not set" for k in ("apiVersion", "kind") if not doc.get(k)]
+        if missing:
+            detail = missing[0] if len(missing) == 1 else "[" + ", ".join(missing) + "]"
+            raise ManifestError(f"{source}: error validating data: {detail}")
         out.append(Manifest(source, doc))
     return out
 

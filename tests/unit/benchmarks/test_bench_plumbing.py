@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from benchmarks import configs, machine, namespaces, tools
+from benchmarks.env import PORTS, free_port
 from benchmarks.settings import FULL, QUICK, pick_cpus
 
 
@@ -119,3 +122,14 @@ def test_quick_mode_is_short() -> None:
     per_measurement = QUICK.duration_s + QUICK.warmup_s
     assert per_measurement * QUICK.repetitions <= 5
     assert FULL.duration_s == 10 and FULL.repetitions == 3 and FULL.warmup_s == 2
+
+
+def test_free_port_skips_a_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
+        held.bind(("127.0.0.1", 0))
+        taken = held.getsockname()[1]
+        candidates = iter([taken, 31999])
+        monkeypatch.setattr("random.choice", lambda seq: next(candidates))
+        port = free_port()
+    assert port == 31999
+    assert port in PORTS
