@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from benchmarks import configs
 from benchmarks.env import Env
+from benchmarks.procs import signals_deferred
 
 logger = logging.getLogger(__name__)
 
@@ -167,11 +168,12 @@ def leftovers() -> list[str]:
 
 def remove(name: str) -> None:
     """Kill what still runs inside one of our namespaces (only we start processes there; the
-    runner normally ends them first) and delete it."""
-    for pid in _netns_pids(name):
-        logger.warning("killing leftover process in namespace netns=%s pid=%d", name, pid)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10, check=False)
+    runner normally ends them first) and delete it; Ctrl-C waits until it is gone."""
+    with signals_deferred():
+        for pid in _netns_pids(name):
+            logger.warning("killing leftover process in namespace netns=%s pid=%d", name, pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10, check=False)

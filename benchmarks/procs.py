@@ -16,7 +16,8 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -178,7 +179,15 @@ class Processes:
         return started.popen.returncode is None and not _exited(started.pid)
 
     def stop(self, started: Started, grace: float = 5.0) -> None:
-        """End ``started``'s whole process group and reap its leader."""
+        """End ``started``'s whole process group and reap its leader.
+
+        Ctrl-C and SIGTERM wait until it is done, so that a second Ctrl-C during clean-up
+        cannot leave a process behind.
+        """
+        with signals_deferred():
+            self._stop(started, grace)
+
+    def _stop(self, started: Started, grace: float) -> None:
         pgid = started.pid
         if started.popen.returncode is None:
             if not _exited(pgid):
@@ -206,6 +215,19 @@ class Processes:
                 self.stop(started)
             except Exception:
                 logger.exception("could not stop process name=%s", started.name)
+
+
+DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (they are delivered then)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def group_members(pgid: int, *, exclude: int | None = None, proc: Path = PROC) -> list[int]:

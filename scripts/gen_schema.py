@@ -2,8 +2,8 @@
 
 Why this exists: the API server needs the structure of every kind it serves
 (field names, types, which fields are required, and the patch metadata that
-strategic merge patch and server-side apply use). Those facts come from two
-places, both at Kubernetes 1.32:
+strategic merge patch and server-side apply use). Those facts come from three
+places, all at Kubernetes 1.32:
 
 * the model tables of ``kubernetes==32.0.1`` (``openapi_types`` and
   ``attribute_map`` of each ``kubernetes.client.models`` class; required fields
@@ -11,7 +11,10 @@ places, both at Kubernetes 1.32:
 * the tables below, which restore what the client's models lose: integer
   widths, which ``object``/``str``/``dict`` fields are really IntOrString,
   Quantity, bytes or MicroTime, the patch strategies, merge keys and list types
-  of the API types' struct tags, and the descriptions.
+  of the API types' struct tags, and the descriptions;
+* ``scripts/proto_fields.txt``: each field's protobuf number (and the Go facts
+  protobuf decoding needs: pointer, omitempty, inline embedding), checked here
+  against the types above.
 
 Descriptions are our own words: a short curated sentence for the kinds and
 fields users look up most, and a plain one generated from the field's name and
@@ -37,6 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "kubesvc" / "api" / "schema" / "schema.json"
+PROTO_FIELDS = ROOT / "scripts" / "proto_fields.txt"
 CLIENT_VERSION = "32.0.1"
 
 sys.path.insert(0, str(ROOT / "src"))
@@ -735,6 +739,7 @@ def build() -> dict[str, Any]:
             raw["structType"] = "atomic"
         definitions[name] = raw
     _check_tables(definitions)
+    _add_proto(definitions, load_proto_fields(PROTO_FIELDS.read_text(encoding="utf-8")))
     for name, raw in definitions.items():
         _describe(name, raw)
     return {"definitions": dict(sorted(definitions.items()))}
@@ -766,6 +771,95 @@ def _check_tables(definitions: dict[str, Any]) -> None:
     for owner in ATOMIC_STRUCTS:
         if owner not in by_short:
             raise SystemExit(f"atomic struct {owner}: no such definition")
+
+
+# --------------------------------------------------------------------------------------------
+# Protobuf numbers (format described at the top of proto_fields.txt).
+
+ProtoField = tuple[int, int, str, bool]
+"""(embedded-at number or 0, number, type as written, omitempty)."""
+
+# Messages whose JSON form is a scalar or free-form value, by schema type and format.
+_PROTO_SPECIAL = {
+    "Time": ("date-time", ""),
+    "MicroTime": ("date-time", "micro-time"),
+    "Quantity": ("quantity", ""),
+    "IntOrString": ("int-or-string", ""),
+    "FieldsV1": ("object", ""),
+    "RawExtension": ("object", ""),
+}
+_PROTO_SCALARS = {
+    "string": ("string", ""),
+    "bool": ("boolean", ""),
+    "int32": ("integer", "int32"),
+    "int64": ("integer", "int64"),
+    "double": ("number", "double"),
+    "bytes": ("byte", ""),
+}
+
+
+def load_proto_fields(text: str) -> dict[str, dict[str, ProtoField]]:
+    """Parse proto_fields.txt: definition name -> JSON field -> facts."""
+    out: dict[str, dict[str, ProtoField]] = {}
+    current: dict[str, ProtoField] | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if not line[0].isspace():
+            current = out.setdefault(line.strip(), {})
+            continue
+        parts = line.split()
+        if current is None or len(parts) not in (3, 4) or parts[3:] not in ([], ["omitempty"]):
+            raise SystemExit(f"proto_fields.txt:{lineno}: cannot parse {line!r}")
+        embed, _, number = parts[1].rpartition(".")
+        current[parts[0]] = (int(embed or 0), int(number), parts[2], len(parts) == 4)
+    return out
+
+
+def _proto_type_matches(rec: dict[str, Any], proto_type: str) -> bool:
+    base = proto_type.removeprefix("*")
+    if base.startswith("map[string]"):
+        if not rec.get("map"):
+            return False
+        base = base.removeprefix("map[string]")
+    elif base.startswith("[]"):
+        if not rec.get("array"):
+            return False
+        base = base.removeprefix("[]")
+    elif rec.get("array") or rec.get("map"):
+        return False
+    if rec["type"] == "ref":
+        return base == short(rec["ref"])
+    want = _PROTO_SCALARS.get(base) or _PROTO_SPECIAL.get(base)
+    return want == (rec["type"], rec.get("format", ""))
+
+
+def _add_proto(definitions: dict[str, Any], table: dict[str, dict[str, ProtoField]]) -> None:
+    """Give every field its protobuf number; the table and the schema must agree exactly."""
+    if missing := sorted(set(definitions) - set(table)):
+        raise SystemExit(f"proto_fields.txt: no block for {', '.join(missing)}")
+    if extra := sorted(set(table) - set(definitions)):
+        raise SystemExit(f"proto_fields.txt: unknown definitions {', '.join(extra)}")
+    for name, raw in definitions.items():
+        facts = dict(table[name])
+        for rec in raw["fields"]:
+            if raw.get("gvk") and rec["name"] in ("apiVersion", "kind"):
+                continue  # carried by the envelope
+            key = f"{name}.{rec['name']}"
+            if rec["name"] not in facts:
+                raise SystemExit(f"proto_fields.txt: no number for {key}")
+            embed, number, proto_type, omitempty = facts.pop(rec["name"])
+            if not _proto_type_matches(rec, proto_type):
+                raise SystemExit(f"proto_fields.txt: {key} is {proto_type}, schema disagrees")
+            rec["proto"] = number
+            if embed:
+                rec["protoEmbed"] = embed
+            if proto_type.startswith("*"):
+                rec["pointer"] = True
+            if omitempty:
+                rec["omitEmpty"] = True
+        if facts:
+            raise SystemExit(f"proto_fields.txt: {name} has no fields {', '.join(sorted(facts))}")
 
 
 def _curated(name: str, field: str = "") -> str:

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,9 +54,23 @@ def start_server(data_dir: Path, *extra: str, storage: str = "memory://") -> Api
         lines.append(line)
         m = READY.search(line)
         if m:
+            # Keep reading the server's output so a chatty server never blocks on a full pipe.
+            threading.Thread(target=_drain, args=(proc,), daemon=True).start()
             return ApiProcess(m.group(1), Path(m.group(2)), data_dir, proc)
     stop_server(proc)
+    proc.stdout.close()
     raise RuntimeError("kubesvc server did not become ready:\n" + "".join(lines))
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    try:
+        for _ in proc.stdout:
+            pass
+    except (OSError, ValueError):
+        pass
+    finally:
+        proc.stdout.close()
 
 
 def stop_server(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
@@ -66,8 +81,6 @@ def stop_server(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -175,35 +175,61 @@ def daemon_set(obj: Obj) -> None:
             status.setdefault(key, 0)
 
 
+def _externally_accessible(spec: Obj) -> bool:
+    stype = spec.get("type")
+    return stype in ("LoadBalancer", "NodePort") or (
+        stype == "ClusterIP" and bool(spec.get("externalIPs"))
+    )
+
+
 def service(obj: Obj) -> None:
-    """The unconditional Service defaults; allocation happens in the strategy."""
+    """``SetDefaults_Service`` (1.32), applied on every create and update.
+
+    What needs cluster state is not here: clusterIP(s), ipFamilies and
+    ipFamilyPolicy, node ports and the health-check node port are filled in by
+    the allocation step of the API server's Service strategy.
+    """
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
         return
-    spec.setdefault("type", "ClusterIP")
-    spec.setdefault("sessionAffinity", "None")
-    if spec.get("sessionAffinity") == "ClientIP":
-        cfg = spec.setdefault("sessionAffinityConfig", {})
-        if isinstance(cfg, dict):
-            client_ip = cfg.setdefault("clientIP", {})
-            if isinstance(client_ip, dict):
-                client_ip.setdefault("timeoutSeconds", 10800)
-    stype = spec.get("type")
+    if not spec.get("sessionAffinity"):
+        spec["sessionAffinity"] = "None"
+    if spec["sessionAffinity"] == "None":
+        spec.pop("sessionAffinityConfig", None)
+    elif spec["sessionAffinity"] == "ClientIP":
+        cfg = spec.get("sessionAffinityConfig")
+        client_ip = cfg.get("clientIP") if isinstance(cfg, dict) else None
+        if not isinstance(client_ip, dict) or client_ip.get("timeoutSeconds") is None:
+            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
+    if not spec.get("type"):
+        spec["type"] = "ClusterIP"
+    stype = spec["type"]
     for p in spec.get("ports") or []:
         if not isinstance(p, dict):
             continue
-        p.setdefault("protocol", "TCP")
-        if p.get("targetPort") in (None, 0, "") and "port" in p:
-            p["targetPort"] = p["port"]
-    if stype in ("NodePort", "LoadBalancer"):
-        spec.setdefault("externalTrafficPolicy", "Cluster")
-    if stype == "LoadBalancer":
-        spec.setdefault("allocateLoadBalancerNodePorts", True)
-    if stype != "ExternalName":
-        spec.setdefault("internalTrafficPolicy", "Cluster")
+        if not p.get("protocol"):
+            p["protocol"] = "TCP"
+        if p.get("targetPort") in (None, 0, ""):
+            port = p.get("port")
+            p["targetPort"] = port if isinstance(port, int) else 0
+    if _externally_accessible(spec) and not spec.get("externalTrafficPolicy"):
+        spec["externalTrafficPolicy"] = "Cluster"
+    if spec.get("internalTrafficPolicy") is None and stype in (
+        "NodePort",
+        "LoadBalancer",
+        "ClusterIP",
+    ):
+        spec["internalTrafficPolicy"] = "Cluster"
+    if stype == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is None:
+        spec["allocateLoadBalancerNodePorts"] = True
     status = obj.setdefault("status", {})
     if isinstance(status, dict):
-        status.setdefault("loadBalancer", {})
+        lb = status.setdefault("loadBalancer", {})
+        if stype == "LoadBalancer" and isinstance(lb, dict):
+            # LoadBalancerIPMode (on by default since 1.30): an IP without a mode is a VIP.
+            for ing in lb.get("ingress") or []:
+                if isinstance(ing, dict) and ing.get("ip") and ing.get("ipMode") is None:
+                    ing["ipMode"] = "VIP"
 
 
 def namespace(obj: Obj) -> None:

@@ -24,11 +24,17 @@ from aiohttp import web
 from kubesvc.api import errors
 from kubesvc.api import resources as res
 from kubesvc.api.jsonenc import dumps
-from kubesvc.apiserver import discovery, openapi
+from kubesvc.apiserver import discovery, openapi, openapi_v2
 from kubesvc.apiserver import negotiation as neg
+from kubesvc.apiserver.allocators import (
+    DEFAULT_NODE_PORT_RANGE,
+    DEFAULT_SERVICE_CIDR,
+    ServiceAllocators,
+)
 from kubesvc.apiserver.handlers import Reply, ResourceHandlers
 from kubesvc.apiserver.namespaces import NamespaceLifecycle
 from kubesvc.apiserver.request_info import RequestInfo, parse
+from kubesvc.apiserver.services import ServiceUpkeep
 from kubesvc.apiserver.store import ObjectStore, utc_now
 from kubesvc.apiserver.strategy import strategy_for
 from kubesvc.storage import interface as st
@@ -46,6 +52,12 @@ class ApiServerSettings:
     """The port kube-apiserver uses; 0 picks a free one (tests)."""
     max_body_bytes: int = neg.MAX_BODY_BYTES
     """Upstream's limit for a request body (3 MiB)."""
+    service_cluster_ip_range: str = DEFAULT_SERVICE_CIDR
+    """ClusterIPs come from here (kubeadm's default; any IPv4 CIDR from /12 to /29,
+    127.0.0.0/8 ranges in loopback mode). The ``kubernetes`` Service takes the first
+    address, ``kube-dns`` the tenth."""
+    service_node_port_range: str = DEFAULT_NODE_PORT_RANGE
+    """NodePorts come from here (kube-apiserver's default; any range in 1-65535)."""
 
 
 class ApiServer:
@@ -59,9 +71,16 @@ class ApiServer:
         self.backend = backend
         self.settings = settings
         self.clock = clock
+        self.service_allocators = ServiceAllocators.from_settings(
+            settings.service_cluster_ip_range, settings.service_node_port_range
+        )
         self.stores: dict[tuple[str, str], ObjectStore] = {}
         for r in res.RESOURCES:
-            self.stores[(r.group, r.plural)] = ObjectStore(r, strategy_for(r), backend, clock=clock)
+            strategy = strategy_for(r, service_allocators=self.service_allocators)
+            self.stores[(r.group, r.plural)] = ObjectStore(r, strategy, backend, clock=clock)
+        self.service_upkeep = ServiceUpkeep(self.stores, self.service_allocators, clock=clock)
+        self._upkeep_stop = asyncio.Event()
+        self._upkeep: asyncio.Task[None] | None = None
         self.lifecycle = NamespaceLifecycle(self.stores)
         for store in self.stores.values():
             if store.resource.namespaced:
@@ -81,6 +100,8 @@ class ApiServer:
     async def start(self) -> None:
         """Bootstrap state and start listening; sets ``ready`` and ``port``."""
         await self.lifecycle.bootstrap()
+        # Allocators are rebuilt from the stored Services before any request is served.
+        await self.service_upkeep.rebuild()
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
@@ -90,9 +111,27 @@ class ApiServer:
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
             self.port = server.sockets[0].getsockname()[1]
+        await self.service_upkeep.ensure_kubernetes_service(self.advertise_address, self.port)
+        self._upkeep_stop.clear()
+        self._upkeep = asyncio.create_task(self.service_upkeep.run(self._upkeep_stop))
         self.ready.set()
 
+    @property
+    def advertise_address(self) -> str:
+        """The address the ``kubernetes`` Service's endpoints point at."""
+        if self.settings.bind_address in ("", "0.0.0.0", "::"):
+            return "127.0.0.1"
+        return self.settings.bind_address
+
     async def stop(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep_stop.set()
+            self._upkeep.cancel()
+            try:
+                await self._upkeep
+            except asyncio.CancelledError:
+                pass
+            self._upkeep = None
         for task in list(self._watches):
             task.cancel()
         if self._runner is not None:
@@ -192,7 +231,7 @@ class ApiServer:
         elif verb == "list":
             reply = await h.list(request, info)
         elif verb == "create":
-            if info.subresource:
+            if info.subresource and info.subresource != "binding":
                 raise errors.MethodNotAllowed()
             reply = await h.create(request, info, body)
         elif verb == "update":
@@ -206,7 +245,11 @@ class ApiServer:
         elif verb == "delete":
             if h.resource.kind == "Namespace":
                 self.lifecycle.check_delete(info.name)
-            reply = await h.delete(request, info, body)
+            try:
+                reply = await h.delete(request, info, body)
+            finally:
+                if h.resource.kind == "Namespace":
+                    self.lifecycle.forget(info.name)
         elif verb == "deletecollection":
             if "deletecollection" not in h.resource.verbs:
                 raise errors.MethodNotAllowed()
@@ -254,6 +297,7 @@ class ApiServer:
             "/api": lambda: self._api_root(request, core=True),
             "/apis": lambda: self._api_root(request, core=False),
             "/openapi/v3": lambda: self._openapi(request, ""),
+            "/openapi/v2": lambda: self._openapi_v2(request),
             "/": lambda: self._json({"paths": sorted(self._paths())}),
         }
         fn = simple.get(p)
@@ -288,6 +332,7 @@ class ApiServer:
             "/livez",
             "/readyz",
             "/version",
+            "/openapi/v2",
             "/openapi/v3",
         ]
         for g, v in res.group_versions():
@@ -321,6 +366,16 @@ class ApiServer:
             resp.headers["Cache-Control"] = "public, immutable"
         else:
             resp.headers["Cache-Control"] = "no-cache, private"
+        return resp
+
+    @staticmethod
+    def _openapi_v2(request: web.Request) -> web.StreamResponse:
+        protobuf = openapi_v2.wants_protobuf(request.headers.get("Accept", ""))
+        body = openapi_v2.document_bytes(discovery.KUBERNETES_VERSION, protobuf)
+        resp = web.Response(body=body)
+        resp.headers["Content-Type"] = (
+            openapi_v2.PROTOBUF_CONTENT_TYPE if protobuf else "application/json"
+        )
         return resp
 
 

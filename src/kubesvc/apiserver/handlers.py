@@ -18,11 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesvc.api import errors, fields, schema, selectors
+from kubesvc.api import errors, fields, gojson, schema, selectors
 from kubesvc.api import patch as patches
 from kubesvc.api.jsonenc import dumps
+from kubesvc.apiserver import binding, printers, scale
 from kubesvc.apiserver import negotiation as neg
-from kubesvc.apiserver import printers, scale
 from kubesvc.apiserver.request_info import RequestInfo, truthy
 from kubesvc.apiserver.store import ObjectStore, WatchEvent, timestamp
 from kubesvc.storage import interface as st
@@ -64,6 +64,47 @@ def _dry_run(query: Any) -> bool:
     return False
 
 
+def _exact_list(query: Any) -> bool:
+    """Check a list's ``resourceVersion``/``resourceVersionMatch``/``continue`` as
+    upstream's ValidateListOptions does; True when the list must be served at
+    exactly ``resourceVersion`` (``resourceVersionMatch=Exact``)."""
+    rv = str(query.get("resourceVersion", ""))
+    match = str(query.get("resourceVersionMatch", ""))
+    cont = str(query.get("continue", ""))
+    if cont and rv not in ("", "0"):
+        raise errors.BadRequest("specifying resource version is not allowed when using continue")
+    errs: list[errors.FieldError] = []
+    if match:
+        if not rv:
+            errs.append(
+                errors.forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                )
+            )
+        if cont:
+            errs.append(
+                errors.forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden when continue is provided",
+                )
+            )
+        if match not in ("Exact", "NotOlderThan"):
+            errs.append(
+                errors.not_supported("resourceVersionMatch", match, ["Exact", "NotOlderThan", ""])
+            )
+        if match == "Exact" and rv == "0":
+            errs.append(
+                errors.forbidden(
+                    "resourceVersionMatch",
+                    'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+                )
+            )
+    if errs:
+        raise errors.Invalid("ListOptions", "", errs, "meta.k8s.io")
+    return match == "Exact"
+
+
 def _json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "array"
@@ -74,6 +115,15 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return "null"
+
+
+def _not_an_object(value: Any) -> str:
+    """Go's error for a body that is JSON but not an object (reading apiVersion/kind)."""
+    return (
+        "couldn't get version/kind; json parse error: json: cannot unmarshal "
+        f"{_json_kind(value)} into Go value of type struct {{ APIVersion string "
+        '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
+    )
 
 
 def _manager_from_agent(agent: str) -> str:
@@ -93,21 +143,24 @@ class ResourceHandlers:
 
     # -- body checks -----------------------------------------------------------
     def _check_body(
-        self, body: Any, duplicates: list[str] | tuple[str, ...], mode: str
+        self,
+        body: Any,
+        duplicates: list[str] | tuple[str, ...],
+        mode: str,
+        *,
+        patch: bool = False,
     ) -> tuple[Obj, list[str]]:
         """Apply fieldValidation to a decoded body.
 
         Returns the object without unknown fields and the warnings to send. Wrongly
         typed values fail in every mode; unknown and duplicate fields fail under
-        Strict and become warnings under Warn.
+        Strict and become warnings under Warn. For the result of a JSON, merge or
+        strategic patch (``patch``) upstream's Strict message is the bare
+        ``strict decoding error: ...``, without the "cannot be handled as" prefix.
         """
         kind, version = self.resource.kind, self.resource.version
         if not isinstance(body, dict):
-            raise errors.BadRequest(
-                "couldn't get version/kind; json parse error: json: cannot unmarshal "
-                f"{_json_kind(body)} into Go value of type struct {{ APIVersion string "
-                '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
-            )
+            raise errors.BadRequest(_not_an_object(body))
         self._check_type_meta(body)
         if not self.definition:
             return body, []
@@ -117,10 +170,39 @@ class ResourceHandlers:
         problems = [f"duplicate field {errors.go_quote(p)}" for p in duplicates]
         problems += [e for e in report.strict_errors if e not in problems]
         if problems and mode == "Strict":
+            if patch:
+                raise errors.BadRequest("strict decoding error: " + ", ".join(problems))
             raise errors.BadRequest(fields.strict_decoding_message(kind, version, problems))
         if report.unknown:
             body = fields.prune_unknown_fields(body, self.definition)
         return body, problems if mode == "Warn" else []
+
+    def _decode(self, request: web.Request, body: bytes, into_kind: str) -> tuple[Any, list[str]]:
+        """Decode a create/update body (object, duplicate field paths).
+
+        A body that is not a JSON object gets upstream's ``transformDecodeError``
+        message for a body whose kind cannot be read: "the object provided is
+        unrecognized (must be of type <Kind>): ..." with Go's own JSON error and an
+        excerpt of the body.
+        """
+        content_type = request.headers.get("Content-Type", "")
+        try:
+            obj, dups = neg.decode_object(body, content_type)
+        except errors.BadRequest:
+            detail = None
+            if neg.media_type(content_type) in (neg.JSON, ""):
+                detail = gojson.syntax_error(body)
+            if detail is None:
+                raise
+            parse_error = f"couldn't get version/kind; json parse error: {detail}"
+            raise errors.BadRequest(
+                gojson.unrecognized_message(into_kind, parse_error, body)
+            ) from None
+        if obj is not None and not isinstance(obj, dict):
+            raise errors.BadRequest(
+                gojson.unrecognized_message(into_kind, _not_an_object(obj), body)
+            )
+        return obj, dups
 
     def _check_type_meta(self, body: Obj) -> None:
         r = self.resource
@@ -194,6 +276,7 @@ class ResourceHandlers:
             limit=limit,
             continue_token=q.get("continue", ""),
             resource_version=q.get("resourceVersion", ""),
+            exact=_exact_list(q),
         )
         accept = neg.parse_accept(request.headers.get("Accept", ""))
         if accept.table:
@@ -248,6 +331,9 @@ class ResourceHandlers:
                 timeout = float(q["timeoutSeconds"])
             except ValueError as exc:
                 raise errors.BadRequest("invalid timeoutSeconds") from exc
+            # 0 means "not given" (the server's own limit), as upstream reads it;
+            # `kubectl wait --timeout=1s` sends it once its time is nearly up.
+            timeout = timeout if timeout > 0 else None
         bookmarks = truthy(q.get("allowWatchBookmarks"))
         send_initial = q.get("sendInitialEvents")
         name = info.name
@@ -346,7 +432,12 @@ class ResourceHandlers:
         except st.Compacted as exc:
             expired = errors.Expired(f"too old resource version: {start} ({exc.compacted})")
             await resp.write(dumps({"type": "ERROR", "object": expired.to_status()}))
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:
+            # The client went away (an interrupted `kubectl get -w`, a finished
+            # `kubectl wait`): the normal end of most watches, nothing to answer.
+            logger.debug("watch client disconnected")
+            return resp
+        except asyncio.CancelledError:
             raise
         except st.StorageError as exc:
             gone = errors.Gone(f"watch ended: {exc}")
@@ -355,7 +446,10 @@ class ResourceHandlers:
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
-        await resp.write_eof()
+        try:
+            await resp.write_eof()
+        except ConnectionResetError:
+            logger.debug("watch client disconnected")
         return resp
 
     def _bookmark(self, rv: str, initial_end: bool = False) -> bytes:
@@ -397,11 +491,24 @@ class ResourceHandlers:
             raise errors.MethodNotAllowed()
         q = request.query
         mode = _field_validation(q)
-        obj, dups = neg.decode_object(body, request.headers.get("Content-Type", ""))
+        into = "Binding" if info.subresource == "binding" else self.resource.kind
+        obj, dups = self._decode(request, body, into)
+        if info.subresource == "binding":
+            return await self._bind(info, obj, _dry_run(q))
         obj, warnings = self._check_body(obj, dups, mode)
         obj = self._track(None, obj, request, "Update")
         created = await self.store.create(info.namespace, obj, dry_run=_dry_run(q))
         return Reply(created, 201, warnings)
+
+    async def _bind(self, info: RequestInfo, obj: Any, dry_run: bool) -> Reply:
+        node = binding.check(obj, info.name)
+
+        async def mutate(current: Obj | None) -> Obj:
+            assert current is not None
+            return binding.bind(current, obj, node)
+
+        await self.store.guaranteed_update(info.namespace, info.name, mutate, dry_run=dry_run)
+        return Reply(binding.SUCCESS, 201)
 
     def _track(
         self, old: Obj | None, new: Obj, request: web.Request, operation: str, subresource: str = ""
@@ -430,7 +537,9 @@ class ResourceHandlers:
     async def update(self, request: web.Request, info: RequestInfo, body: bytes) -> Reply:
         q = request.query
         mode = _field_validation(q)
-        obj, dups = neg.decode_object(body, request.headers.get("Content-Type", ""))
+        obj, dups = self._decode(
+            request, body, "Scale" if info.subresource == "scale" else self.resource.kind
+        )
         if info.subresource == "scale":
             return await self._update_scale(info, obj, _dry_run(q))
         if info.subresource not in ("", "status", "finalize"):
@@ -509,9 +618,12 @@ class ResourceHandlers:
                     raise self.store.not_found(info.name)
                 if not isinstance(patch_doc, dict):
                     raise errors.BadRequest("apply patch must be an object")
-                checked, warns = self._check_body(copy.deepcopy(patch_doc), dups, mode)
+                # Undeclared fields fail the apply itself (a 500, as upstream), so the
+                # configuration is applied before the body checks.
+                applied = self._apply_patch(ctype, None, copy.deepcopy(patch_doc), manager, force)
+                checked, warns = self._check_body(applied, dups, mode)
                 warnings.extend(warns)
-                return self._apply_patch(ctype, None, checked, manager, force)
+                return checked
             base = scale.to_scale(current) if is_scale else current
             patched = self._apply_patch(ctype, base, patch_doc, manager, force)
             if is_scale:
@@ -520,7 +632,7 @@ class ResourceHandlers:
                 if rv:
                     current["metadata"]["resourceVersion"] = rv
                 return current
-            checked, warns = self._check_body(patched, dups, mode)
+            checked, warns = self._check_body(patched, dups, mode, patch=ctype != neg.APPLY_PATCH)
             warnings.extend(warns)
             if ctype != neg.APPLY_PATCH:
                 checked = self._track(current, checked, request, "Update", info.subresource)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 UNDELETABLE = frozenset({"default", "kube-system", "kube-public"})
 RESYNC_SECONDS = 5.0
+ACTIVE_CACHE_SECONDS = 1.0
 TERMINATING_RECHECK_SECONDS = 0.2
 
 Obj = dict[str, Any]
@@ -43,35 +45,46 @@ class NamespaceLifecycle:
         self.serviceaccounts = stores[("", "serviceaccounts")]
         self._wake = asyncio.Event()
         self._terminating = False
+        # Namespaces seen Active recently (name -> monotonic time). Admission reads it
+        # instead of the store on every create; the namespace watch evicts a name on any
+        # change, and entries expire after ACTIVE_CACHE_SECONDS in case the watch lags.
+        self._active: dict[str, float] = {}
 
     # -- admission -------------------------------------------------------------
     def admitter(self, resource: Resource) -> Any:
-        async def admit(namespace: str) -> None:
+        async def admit(namespace: str, name: str = "") -> None:
+            seen = self._active.get(namespace)
+            if seen is not None and time.monotonic() - seen < ACTIVE_CACHE_SECONDS:
+                return
             try:
                 ns = await self.namespaces.get("", namespace)
             except errors.NotFound:
                 raise errors.NotFound("namespaces", namespace) from None
-            if ns["metadata"].get("deletionTimestamp"):
-                raise errors.StatusError(
-                    f"unable to create new content in namespace {namespace} because it is being "
-                    "terminated",
-                    code=403,
-                    reason="Forbidden",
-                    details={
-                        "name": namespace,
-                        "kind": resource.plural,
-                        "group": resource.group,
-                        "causes": [
-                            {
-                                "reason": "NamespaceTerminating",
-                                "message": f"namespace {namespace} is being terminated",
-                                "field": "metadata.namespace",
-                            }
-                        ],
-                    },
+            if not ns["metadata"].get("deletionTimestamp"):
+                self._active[namespace] = time.monotonic()
+            else:
+                denied = errors.Forbidden(
+                    resource.plural,
+                    name,
+                    f"unable to create new content in namespace {namespace} because it is "
+                    "being terminated",
+                    resource.group,
                 )
+                assert denied.details is not None
+                denied.details["causes"] = [
+                    {
+                        "reason": "NamespaceTerminating",
+                        "message": f"namespace {namespace} is being terminated",
+                        "field": "metadata.namespace",
+                    }
+                ]
+                raise denied
 
         return admit
+
+    def forget(self, namespace: str) -> None:
+        """Drop a namespace from the admission cache (it is being deleted)."""
+        self._active.pop(namespace, None)
 
     @staticmethod
     def check_delete(name: str) -> None:
@@ -122,7 +135,8 @@ class NamespaceLifecycle:
         while not stop.is_set():
             try:
                 rev = int((await self.namespaces.list("")).resource_version)
-                async for _ in self.namespaces.watch("", rev):
+                async for ev in self.namespaces.watch("", rev):
+                    self._active.pop(ev.object["metadata"].get("name", ""), None)
                     self._wake.set()
             except asyncio.CancelledError:
                 raise

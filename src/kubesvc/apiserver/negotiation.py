@@ -69,6 +69,13 @@ def decode_object(body: bytes, content_type: str) -> tuple[Any, list[str]]:
         return decode_json(body)
     if mt in (YAML, "application/x-yaml", "text/yaml"):
         return decode_yaml(body), []
+    if mt == "application/vnd.kubernetes.protobuf":
+        from kubesvc.api import protobuf
+
+        try:
+            return protobuf.decode(body), []
+        except ValueError as exc:
+            raise errors.BadRequest(str(exc)) from exc
     raise errors.UnsupportedMediaType(
         [JSON, YAML, "application/vnd.kubernetes.protobuf", "application/cbor"]
     )

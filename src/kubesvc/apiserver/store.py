@@ -6,7 +6,7 @@ value), uid/creationTimestamp/generateName, optimistic concurrency, finalizers
 and ``deletionTimestamp``, dry runs, list paging and watch decoding. Kind-specific
 behaviour comes from its ``Strategy`` (hook order documented there).
 
-Rules it keeps:
+Rules it keeps (besides storing objects as Go would: ``api.omitempty``):
 
 1. A write that changes nothing is not written (no new revision, no watch event),
    as upstream's GuaranteedUpdate does.
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kubesvc.api import errors
+from kubesvc.api import errors, omitempty, schema
 from kubesvc.api.errors import FieldError, StatusError
 from kubesvc.api.resources import Resource
-from kubesvc.apiserver.strategy import Strategy
+from kubesvc.apiserver.strategy import Finish, Strategy, finish_nothing
 from kubesvc.storage import interface as st
 
 Obj = dict[str, Any]
@@ -75,15 +75,22 @@ class ObjectStore:
         backend: st.Backend,
         *,
         clock: Clock = utc_now,
-        admit_create: Callable[[str], Awaitable[None]] | None = None,
+        admit_create: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.resource = resource
         self.strategy = strategy
         self.backend = backend
         self.clock = clock
         self._admit_create = admit_create
+        found = schema.for_kind(resource.group, resource.version, resource.kind)
+        self._definition = found.name if found else ""
 
     # -- encoding --------------------------------------------------------------
+    def _drop_empty(self, obj: Obj) -> None:
+        """Store what Go would have stored: empty ``omitempty`` fields left out."""
+        if self._definition:
+            omitempty.drop_empty(obj, self._definition)
+
     def decode(self, kv: st.KeyValue) -> Obj:
         obj: Obj = json.loads(kv.value)
         obj.setdefault("metadata", {})["resourceVersion"] = str(kv.mod_revision)
@@ -129,14 +136,26 @@ class ObjectStore:
         limit: int = 0,
         continue_token: str = "",
         resource_version: str = "",
+        exact: bool = False,
     ) -> ListPage:
+        """One page of the objects under ``namespace`` (all when empty).
+
+        ``resource_version`` "" or "0" reads now; another one is "not older
+        than" (now always qualifies), or with ``exact`` the state at exactly
+        that revision (410 once compacted). One above the current revision is
+        504 Timeout, as upstream answers after waiting for it in vain."""
         prefix = self.resource.list_prefix(namespace)
         revision = 0
         start_after = ""
         if continue_token:
             revision, start_after = _decode_continue(continue_token, prefix)
         elif resource_version not in ("", "0"):
-            revision = 0  # "not older than": the current state always qualifies
+            requested = _parse_resource_version(resource_version)
+            current = await self.backend.current_revision()
+            if requested > current:
+                raise _too_large_resource_version(requested, current)
+            if exact:
+                revision = requested
         items: list[Obj] = []
         more = False
         last_key = start_after
@@ -160,6 +179,10 @@ class ObjectStore:
                     ) from exc
                 raise errors.Expired(
                     f"too old resource version: {exc.requested} ({exc.compacted})"
+                ) from exc
+            except st.FutureRevision as exc:  # a continue token from the future
+                raise _too_large_resource_version(
+                    read_rev, await self.backend.current_revision()
                 ) from exc
             read_rev = res.revision
             for kv in res.kvs:
@@ -211,32 +234,41 @@ class ObjectStore:
             generated = True
         name = str(meta.get("name") or "")
         if self.resource.namespaced and self._admit_create is not None:
-            await self._admit_create(meta.get("namespace", ""))
+            await self._admit_create(meta.get("namespace", ""), name)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp(self.clock())
         for key in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(key, None)
+        self._drop_empty(obj)
         self.strategy.prepare_for_create(obj)
-        errs = self.strategy.validate(obj)
-        if errs:
-            raise self.invalid(name, errs)
-        self.strategy.canonicalize(obj)
-        obj = self._with_type(obj)
-        if dry_run:
-            if await self.backend.get(self.resource.key(meta.get("namespace", ""), name)):
-                raise errors.AlreadyExists(self.resource.plural, name, self.resource.group)
-            return obj
-        key = self.resource.key(meta.get("namespace", ""), name)
+        # Allocations (Service IPs and ports) are given back unless the object is stored.
+        finish = self.strategy.begin_create(obj, dry_run=dry_run)
+        stored = False
         try:
-            kv = await self.backend.create(key, self.encode(obj))
-        except st.KeyExists as exc:
-            if generated:
-                raise errors.GenerateNameConflict(
-                    self.resource.plural, name, self.resource.group
-                ) from exc
-            raise errors.AlreadyExists(self.resource.plural, name, self.resource.group) from exc
-        meta["resourceVersion"] = str(kv.mod_revision)
-        return obj
+            errs = self.strategy.validate(obj)
+            if errs:
+                raise self.invalid(name, errs)
+            self._drop_empty(obj)
+            self.strategy.canonicalize(obj)
+            obj = self._with_type(obj)
+            if dry_run:
+                if await self.backend.get(self.resource.key(meta.get("namespace", ""), name)):
+                    raise errors.AlreadyExists(self.resource.plural, name, self.resource.group)
+                return obj
+            key = self.resource.key(meta.get("namespace", ""), name)
+            try:
+                kv = await self.backend.create(key, self.encode(obj))
+            except st.KeyExists as exc:
+                if generated:
+                    raise errors.GenerateNameConflict(
+                        self.resource.plural, name, self.resource.group
+                    ) from exc
+                raise errors.AlreadyExists(self.resource.plural, name, self.resource.group) from exc
+            meta["resourceVersion"] = str(kv.mod_revision)
+            stored = True
+            return obj
+        finally:
+            finish(stored)
 
     def _set_namespace(self, meta: Obj, namespace: str) -> None:
         if self.resource.namespaced:
@@ -325,6 +357,9 @@ class ObjectStore:
             current = self._with_type(self.decode(kv))
             desired = await mutate(copy.deepcopy(current))
             desired = self._with_type(desired)
+            # As decoded into Go types: what the strategy compares (generation) and
+            # validates never depends on how a client spelled an empty value.
+            self._drop_empty(desired)
             meta = desired.setdefault("metadata", {})
             wanted_rv = precondition or str(meta.get("resourceVersion") or "")
             if require_precondition and not wanted_rv:
@@ -341,39 +376,54 @@ class ObjectStore:
             self._set_namespace(meta, namespace)
             meta["name"] = name
             self._keep_system_fields(meta, current["metadata"])
+            finish: Finish = finish_nothing
             if subresource == "status":
                 self.strategy.prepare_for_status_update(desired, current)
-                errs = self.strategy.validate_status_update(desired, current)
             elif subresource == "finalize":
                 self.strategy.prepare_for_finalize(desired, current)
-                errs = []
             else:
                 self.strategy.prepare_for_update(desired, current)
-                errs = self.strategy.validate_update(desired, current)
-            if errs:
-                raise self.invalid(name, errs)
-            self.strategy.canonicalize(desired)
-            desired["metadata"]["resourceVersion"] = str(kv.mod_revision)
-            if _same(desired, current):
-                return current, False
-            if dry_run:
-                return desired, False
+                # What the change allocates is given back unless this attempt is stored.
+                finish = self.strategy.begin_update(desired, current, dry_run=dry_run)
+            stored = False
             try:
-                if _finished_deleting(desired):
-                    deleted = await self.backend.delete(key, expected_revision=kv.mod_revision)
-                    desired["metadata"]["resourceVersion"] = str(deleted.mod_revision)
+                if subresource == "status":
+                    errs = self.strategy.validate_status_update(desired, current)
+                elif subresource == "finalize":
+                    errs = []
+                else:
+                    errs = self.strategy.validate_update(desired, current)
+                if errs:
+                    raise self.invalid(name, errs)
+                self._drop_empty(desired)
+                self.strategy.canonicalize(desired)
+                desired["metadata"]["resourceVersion"] = str(kv.mod_revision)
+                if _same(desired, current):
+                    stored = True
+                    return current, False
+                if dry_run:
                     return desired, False
-                new_kv = await self.backend.update(key, self.encode(desired), kv.mod_revision)
-            except st.Conflict:
-                if wanted_rv:
-                    raise self.conflict(name) from None
-                continue
-            except st.KeyNotFound:
-                if wanted_rv:
-                    raise self.conflict(name) from None
-                continue
-            desired["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
-            return desired, False
+                try:
+                    if _finished_deleting(desired):
+                        deleted = await self.backend.delete(key, expected_revision=kv.mod_revision)
+                        desired["metadata"]["resourceVersion"] = str(deleted.mod_revision)
+                        stored = True
+                        self.strategy.after_delete(desired)
+                        return desired, False
+                    new_kv = await self.backend.update(key, self.encode(desired), kv.mod_revision)
+                except st.Conflict:
+                    if wanted_rv:
+                        raise self.conflict(name) from None
+                    continue
+                except st.KeyNotFound:
+                    if wanted_rv:
+                        raise self.conflict(name) from None
+                    continue
+                desired["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
+                stored = True
+                return desired, False
+            finally:
+                finish(stored)
         raise self.conflict(name)
 
     @staticmethod
@@ -443,6 +493,7 @@ class ObjectStore:
             except (st.Conflict, st.KeyNotFound):
                 continue
             current["metadata"]["resourceVersion"] = str(deleted.mod_revision)
+            self.strategy.after_delete(current)
             return current, True
         raise self.conflict(name)
 
@@ -479,6 +530,29 @@ class ObjectStore:
                 yield WatchEvent(kind, obj, old, ev.revision)
         finally:
             watch.close()
+
+
+def _parse_resource_version(value: str) -> int:
+    try:
+        rv = int(value)
+    except ValueError:
+        rv = -1
+    if rv < 0:
+        raise errors.BadRequest(f"invalid resource version: {value!r}")
+    return rv
+
+
+def _too_large_resource_version(requested: int, current: int) -> StatusError:
+    """Upstream's NewTooLargeResourceVersionError (a Timeout that asks to retry)."""
+    return errors.Timeout(
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        details={
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ],
+            "retryAfterSeconds": 1,
+        },
+    )
 
 
 def _item_key(resource: Resource, obj: Obj) -> str:

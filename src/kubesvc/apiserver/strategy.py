@@ -12,21 +12,40 @@ store is the only caller:
 * update of the ``status`` subresource: ``prepare_for_status_update(new, old)``
   (keeps the old spec and metadata) -> ``validate_status_update`` -> ``canonicalize``.
 
+Kinds that take values from a pool (Services: ClusterIPs, node ports) also get
+``begin_create(obj)`` / ``begin_update(new, old)`` right before validation: they
+allocate and return a ``Finish`` callback that the store calls exactly once,
+with True once the write is stored (commit) and False otherwise (give back).
+``after_delete(obj)`` runs once an object is really gone.
+
 A kind with its own rules subclasses ``Strategy`` (services, pods, namespaces ...);
 the rest use the default one built from the resource table.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kubesvc.api import defaults
 from kubesvc.api.errors import FieldError, forbidden, invalid, required
 from kubesvc.api.resources import Resource
+from kubesvc.api.validation import configmap as vconfigmap
 from kubesvc.api.validation import meta as vmeta
 
+if TYPE_CHECKING:
+    from kubesvc.apiserver.allocators import ServiceAllocators
+
 Obj = dict[str, Any]
+Finish = Callable[[bool], None]
+"""Ends an allocation transaction: True commits, False gives back."""
+
+
+def finish_nothing(ok: bool) -> None:
+    del ok
+
 
 # Kinds whose metadata.generation counts spec changes.
 _GENERATION_KINDS = frozenset(
@@ -80,6 +99,10 @@ class Strategy:
             name_validator=self.name_errors,
         )
 
+    def begin_create(self, obj: Obj, *, dry_run: bool = False) -> Finish:
+        """Allocate what ``obj`` needs before validation; the default takes nothing."""
+        return finish_nothing
+
     # -- update --------------------------------------------------------------
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         if self.has_status:
@@ -94,11 +117,18 @@ class Strategy:
                 gen += 1
             new["metadata"]["generation"] = gen
 
+    def begin_update(self, new: Obj, old: Obj, *, dry_run: bool = False) -> Finish:
+        """Allocate what the change needs before validation; the default takes nothing."""
+        return finish_nothing
+
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         errs = vmeta.validate_object_meta_update(
             new.get("metadata") or {}, old.get("metadata") or {}
         )
         return errs + self.validate(new)
+
+    def after_delete(self, obj: Obj) -> None:
+        """The object is gone from storage (give back what it held); default: nothing."""
 
     # -- status --------------------------------------------------------------
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
@@ -180,30 +210,6 @@ class NamespaceStrategy(Strategy):
 
     def extra_field_attrs(self, o: Obj) -> dict[str, str]:
         return {"status.phase": _get(o, "status", "phase")}
-
-
-class ServiceStrategy(Strategy):
-    return_deleted_object = True
-
-    def name_errors(self, name: str) -> list[str]:
-        return vmeta.is_dns1035_label(name)
-
-    def prepare_for_create(self, obj: Obj) -> None:
-        super().prepare_for_create(obj)
-
-    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        errs = super().validate_update(new, old)
-        old_ip = (old.get("spec") or {}).get("clusterIP")
-        new_ip = (new.get("spec") or {}).get("clusterIP")
-        if old_ip and new_ip != old_ip and new.get("spec", {}).get("type") != "ExternalName":
-            errs.append(invalid("spec.clusterIPs[0]", new_ip, "may not change once set"))
-        return errs
-
-    def extra_field_attrs(self, o: Obj) -> dict[str, str]:
-        return {
-            "spec.clusterIP": _get(o, "spec", "clusterIP"),
-            "spec.type": _get(o, "spec", "type"),
-        }
 
 
 class PodStrategy(Strategy):
@@ -393,8 +399,38 @@ class EventStrategy(Strategy):
 
 
 class SecretStrategy(Strategy):
+    def prepare_for_create(self, obj: Obj) -> None:
+        _merge_string_data(obj)
+        super().prepare_for_create(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        _merge_string_data(new)
+        super().prepare_for_update(new, old)
+
     def extra_field_attrs(self, o: Obj) -> dict[str, str]:
         return {"type": _get(o, "type")}
+
+
+def _merge_string_data(obj: Obj) -> None:
+    """``stringData`` is write-only: its entries overwrite those of ``data``
+    (base64-encoded) and it is never stored, as upstream's v1 conversion does."""
+    string_data = obj.pop("stringData", None)
+    if not isinstance(string_data, dict) or not string_data:
+        return
+    data = obj.get("data")
+    if not isinstance(data, dict):
+        data = obj["data"] = {}
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+class ConfigMapStrategy(Strategy):
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + vconfigmap.validate_config_map(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        errs = super().validate_update(new, old)
+        return errs + vconfigmap.validate_config_map_update(new, old)
 
 
 class NodeStrategy(Strategy):
@@ -404,7 +440,6 @@ class NodeStrategy(Strategy):
 
 _STRATEGIES: dict[str, type[Strategy]] = {
     "namespaces": NamespaceStrategy,
-    "services": ServiceStrategy,
     "pods": PodStrategy,
     "deployments": WorkloadStrategy,
     "replicasets": WorkloadStrategy,
@@ -412,10 +447,19 @@ _STRATEGIES: dict[str, type[Strategy]] = {
     "replicationcontrollers": ReplicationControllerStrategy,
     "events": EventStrategy,
     "secrets": SecretStrategy,
+    "configmaps": ConfigMapStrategy,
     "nodes": NodeStrategy,
 }
 
 
-def strategy_for(resource: Resource) -> Strategy:
+def strategy_for(
+    resource: Resource, *, service_allocators: ServiceAllocators | None = None
+) -> Strategy:
+    """The strategy of ``resource``; Services allocate from ``service_allocators``."""
+    if (resource.group, resource.plural) == ("", "services"):
+        # services.py builds on this module, so it is imported when first needed.
+        from kubesvc.apiserver.services import ServiceStrategy
+
+        return ServiceStrategy(resource, service_allocators)
     cls = _STRATEGIES.get(resource.plural, Strategy)
     return cls(resource)

@@ -1,4 +1,4 @@
-"""The ``kubesvc`` command: ``up``, ``server`` and ``kubeconfig``.
+"""The ``kubesvc`` command: ``up``, ``server``, ``controllers`` and ``kubeconfig``.
 
 Flags are declared here and nowhere else; each subcommand turns them into a
 settings dataclass and hands it to ``kubesvc.runtime``. Errors a user can fix
@@ -14,12 +14,20 @@ import errno
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kubesvc import __version__
+from kubesvc.apiserver.allocators.ipalloc import DEFAULT_SERVICE_CIDR, parse_service_cidr
+from kubesvc.apiserver.allocators.portalloc import DEFAULT_NODE_PORT_RANGE, parse_port_range
 from kubesvc.apiserver.app import ApiServerSettings
+from kubesvc.client.errors import ConfigError
+from kubesvc.client.kubeconfig import load_config
+from kubesvc.controllers import registry as controller_registry
+from kubesvc.controllers.context import ControllerSettings
+from kubesvc.controllers.loadbalancer_pool import Pool
 from kubesvc.runtime import kubeconfig, manifests, paths
-from kubesvc.runtime.up import ApplyError, ServeSettings, serve
+from kubesvc.runtime.up import ApplyError, ServeSettings, run_controllers, serve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +45,20 @@ def _parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--bind-address", default="127.0.0.1", help="API listen address")
         sp.add_argument("--port", type=int, default=6443, help="API port (0: pick a free one)")
+        sp.add_argument(
+            "--service-cluster-ip-range",
+            type=_checked(parse_service_cidr),
+            default=DEFAULT_SERVICE_CIDR,
+            metavar="CIDR",
+            help=f"IPv4 range of ClusterIPs (default {DEFAULT_SERVICE_CIDR})",
+        )
+        sp.add_argument(
+            "--service-node-port-range",
+            type=_checked(parse_port_range),
+            default=DEFAULT_NODE_PORT_RANGE,
+            metavar="MIN-MAX",
+            help=f"range of NodePorts (default {DEFAULT_NODE_PORT_RANGE})",
+        )
 
     up = sub.add_parser(
         "up", help="start everything kubesvc has, apply manifests, run until Ctrl-C"
@@ -51,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="manifest file or directory to apply once ready (repeatable)",
     )
     up.add_argument("--storage", default="", help="storage URL (default: sqlite in --data-dir)")
+    _lb_pool_flag(up)
 
     server = sub.add_parser("server", help="run the API server alone")
     common(server)
@@ -68,9 +91,49 @@ def _parser() -> argparse.ArgumentParser:
         help=argparse.SUPPRESS,
     )
 
+    ctl = sub.add_parser("controllers", help="run the controllers alone, against any API server")
+    ctl.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        help="kubeconfig of the API server (default: $KUBECONFIG, ~/.kube/config, in-cluster)",
+    )
+    ctl.add_argument(
+        "--controllers",
+        default="",
+        metavar="NAME,...",
+        help="controllers to run, comma-separated (default: all)",
+    )
+    _lb_pool_flag(ctl)
+
     kc = sub.add_parser("kubeconfig", help="print a kubeconfig for the cluster of a data directory")
     kc.add_argument("--data-dir", type=Path, default=None)
     return p
+
+
+def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse ``type`` that validates a flag value and keeps its text."""
+
+    def check(text: str) -> str:
+        try:
+            parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text.strip()
+
+    return check
+
+
+def _lb_pool_flag(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--lb-ip-pool",
+        type=_checked(lambda text: Pool.parse([text])),
+        action="append",
+        default=[],
+        metavar="CIDR,...",
+        help="addresses for LoadBalancer Services: CIDRs, FIRST-LAST ranges or IPs "
+        "(repeatable; default: none, LoadBalancer Services stay pending)",
+    )
 
 
 def _setup_logging(verbose: int) -> None:
@@ -91,8 +154,14 @@ def _run_serve(args: argparse.Namespace) -> int:
     settings = ServeSettings(
         data_dir=data_dir,
         storage=args.storage,
-        api=ApiServerSettings(bind_address=args.bind_address, port=args.port),
+        api=ApiServerSettings(
+            bind_address=args.bind_address,
+            port=args.port,
+            service_cluster_ip_range=args.service_cluster_ip_range,
+            service_node_port_range=args.service_node_port_range,
+        ),
         manifests=list(args.filename),
+        controllers=_controller_settings(args) if args.command == "up" else None,
     )
 
     def on_ready(url: str, kc: Path) -> None:
@@ -136,6 +205,54 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _controller_settings(args: argparse.Namespace) -> ControllerSettings:
+    return ControllerSettings(lb_ip_pool=tuple(args.lb_ip_pool))
+
+
+def _run_controllers(args: argparse.Namespace) -> int:
+    names = [n.strip() for n in args.controllers.split(",") if n.strip()] or None
+    known = controller_registry.names()
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        print(
+            f"error: unknown controller {unknown[0]!r}; known: {', '.join(known)}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        config = load_config(args.kubeconfig)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        ready = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        async def announce() -> None:
+            await ready.wait()
+            running = ", ".join(names or known)
+            print(
+                f"kubesvc {__version__} controllers ready: {running}; API server at "
+                f"{config.server}",
+                flush=True,
+            )
+
+        async with asyncio.TaskGroup() as tg:
+            announcer = tg.create_task(announce())
+            await run_controllers(
+                config, _controller_settings(args), stop, names=names, ready=ready
+            )
+            announcer.cancel()
+
+    _event_loop_policy()
+    asyncio.run(main())
+    return 0
+
+
 def _run_kubeconfig(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or paths.default_data_dir()
     info = paths.read_server_info(data_dir)
@@ -155,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     if args.command in ("up", "server"):
         return _run_serve(args)
+    if args.command == "controllers":
+        return _run_controllers(args)
     if args.command == "kubeconfig":
         return _run_kubeconfig(args)
     _parser().print_help()

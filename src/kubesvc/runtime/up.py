@@ -4,6 +4,12 @@
 starts the API server, writes the kubeconfig and ``server.json`` into the data
 directory, applies the given manifests through the API (server-side apply), and
 runs until ``stop`` is set; then it stops everything in reverse order.
+
+With ``ServeSettings.controllers`` set (``kubesvc up``), the controller manager
+runs beside the API server as one of its clients, over HTTP with the
+kubeconfig just written; ``on_ready`` is called only once every controller has
+synced its caches. ``run_controllers`` is the same manager on its own
+(``kubesvc controllers``), against any API server.
 """
 
 from __future__ import annotations
@@ -19,8 +25,14 @@ import aiohttp
 
 from kubesvc.api import resources as res
 from kubesvc.apiserver.app import ApiServer, ApiServerSettings
+from kubesvc.client.factory import InformerFactory
+from kubesvc.client.kubeconfig import ClientConfig, load_config
+from kubesvc.client.rest import ApiClient
+from kubesvc.controllers.context import ControllerContext, ControllerSettings
+from kubesvc.controllers.manager import ControllerManager
 from kubesvc.runtime import kubeconfig, manifests, paths
 from kubesvc.storage.registry import open_backend
+from kubesvc.util.tasks import until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +55,11 @@ class ServeSettings:
     """Storage URL; empty means the sqlite file in the data directory."""
     api: ApiServerSettings = field(default_factory=ApiServerSettings)
     manifests: list[str] = field(default_factory=list)
+    controllers: ControllerSettings | None = None
+    """Run every controller beside the API server (``up``); None: the API server alone."""
+
+
+CONTROLLER_FIELD_MANAGER = "kube-controller-manager"
 
 
 class ApplyError(Exception):
@@ -66,11 +83,45 @@ async def serve(
         paths.write_server_info(data_dir, {"server": server.url, "storage": url})
         if docs:
             await apply_manifests(server.url, docs)
-        on_ready(server.url, kc)
-        await server.lifecycle.run(stop)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(server.lifecycle.run(stop))
+            if settings.controllers is not None:
+                controllers_ready = asyncio.Event()
+                tg.create_task(
+                    run_controllers(
+                        load_config(kc), settings.controllers, stop, ready=controllers_ready
+                    )
+                )
+                await until_stopped(controllers_ready.wait(), stop)
+            if not stop.is_set():
+                on_ready(server.url, kc)
     finally:
         await server.stop()
         await backend.close()
+
+
+async def run_controllers(
+    config: ClientConfig,
+    settings: ControllerSettings,
+    stop: asyncio.Event,
+    *,
+    names: list[str] | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run the controller manager (``names``, or every controller) until ``stop`` is set.
+
+    ``ready`` is set once every controller has synced its caches.
+    """
+    async with ApiClient(config, field_manager=CONTROLLER_FIELD_MANAGER) as client:
+        manager = ControllerManager(
+            ControllerContext(client, InformerFactory(client), settings), names
+        )
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(manager.run(stop))
+            if ready is not None:
+                await until_stopped(manager.ready.wait(), stop)
+                if manager.ready.is_set():
+                    ready.set()
 
 
 async def apply_manifests(base_url: str, docs: list[manifests.Manifest]) -> None:

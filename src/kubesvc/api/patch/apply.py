@@ -54,6 +54,7 @@ from .fieldpath import Path
 from .jsonvalue import deep_copy, json_equal
 from .shape import SchemaLookup
 from .typed import MissingKeyError, Walker, typed_error
+from .undeclared import undeclared_error, undeclared_paths
 
 BEFORE_FIRST_APPLY: Final = "before-first-apply"
 
@@ -201,6 +202,9 @@ def apply_config(
         )
 
     config = deep_copy(applied)
+    undeclared = undeclared_paths(config, shape, walker)
+    if undeclared:
+        raise undeclared_error(applied, undeclared)
     try:
         full_config_set = walker.field_set(config, shape)
         merged = walker.merge(deep_copy(current), config, shape)

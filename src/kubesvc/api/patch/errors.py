@@ -13,9 +13,11 @@ handler (``endpoints/handlers/patch.go``) and ``interpretStrategicMergePatchErro
   and ``details`` is empty. ``status_message`` gives that text; ``message`` keeps
   the detail for logs.
 * ``413`` RequestEntityTooLarge: more than 10000 JSON patch operations.
-* ``500`` InternalError: errors upstream passes through unwrapped (unknown
-  ``$patch`` values, missing merge keys), rendered by the server as
-  ``Internal error occurred: <message>``.
+* ``500``: errors upstream passes through unwrapped (unknown ``$patch`` values,
+  missing merge keys, an applied configuration that cannot be typed). They are
+  not ``StatusError`` objects, so the apiserver's ``ErrorToAPIStatus`` answers 500 with
+  the error text as the message and no reason (kubectl prints ``Error from
+  server: <message>``), e.g. ``failed to create typed patch object (...)``.
 
 Nothing here does I/O.
 """
@@ -30,7 +32,7 @@ _REASONS = {
     400: "BadRequest",
     413: "RequestEntityTooLarge",
     422: "Invalid",
-    500: "InternalError",
+    500: "",
 }
 
 
@@ -44,16 +46,14 @@ class PatchError(ValueError):
 
     @property
     def reason(self) -> str:
-        """The Status ``reason`` for ``code``."""
-        return _REASONS.get(self.code, "InternalError")
+        """The Status ``reason`` for ``code`` (empty, i.e. Unknown, for 500)."""
+        return _REASONS.get(self.code, "")
 
     @property
     def status_message(self) -> str:
         """The Status ``message`` the real API server sends for this error."""
         if self.code == 422:
             return GENERIC_422
-        if self.code == 500:
-            return f"Internal error occurred: {self.message}"
         return self.message
 
     def __repr__(self) -> str:

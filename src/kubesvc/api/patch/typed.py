@@ -361,7 +361,7 @@ def _without_nulls(value: Any) -> Any:
     return deep_copy(value)
 
 
-def typed_error(obj: dict[str, Any], err: MissingKeyError) -> PatchError:
+def typed_error(obj: dict[str, Any], err: MissingKeyError | str) -> PatchError:
     """The 500 the apiserver answers when an applied configuration cannot be typed."""
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     assert isinstance(meta, dict)

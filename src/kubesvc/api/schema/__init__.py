@@ -23,6 +23,14 @@ width, which decoding errors name), ``double`` for numbers, ``micro-time`` for
 ``metav1.MicroTime`` timestamps (empty for ``metav1.Time``). ``map_type`` is
 ``atomic`` for maps that apply replaces whole; a definition's ``struct_type`` is
 ``atomic`` for structs that apply replaces whole.
+
+Protobuf and Go facts (from ``scripts/proto_fields.txt``, used to decode
+protobuf bodies): ``proto`` is the field's number in its message (0 for the
+``apiVersion``/``kind`` of a kind, which travel in the envelope); a non-zero
+``proto_embed`` means the field belongs to a message embedded at that number
+(a Go struct embedded inline, e.g. ``Volume``'s ``VolumeSource``). ``pointer``
+marks Go pointer fields (unset is not the same as zero) and ``omit_empty`` the
+json tags with ``omitempty`` (Go's JSON leaves a zero scalar out).
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ class Field:
     description: str = ""
     format: str = ""
     map_type: str = ""
+    proto: int = 0
+    proto_embed: int = 0
+    pointer: bool = False
+    omit_empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,10 @@ def _field(raw: dict[str, Any]) -> Field:
         description=raw.get("description", ""),
         format=raw.get("format", ""),
         map_type=raw.get("mapType", ""),
+        proto=raw.get("proto", 0),
+        proto_embed=raw.get("protoEmbed", 0),
+        pointer=raw.get("pointer", False),
+        omit_empty=raw.get("omitEmpty", False),
     )
 
 

@@ -1,0 +1,62 @@
+"""Writing slice plans through the API, shared by the slice and mirroring controllers.
+
+``apply_plan`` creates, then updates, then deletes, and records every answer in
+the controller's ``EndpointSliceTracker`` (created and updated slices with the
+generation the API gave them, deleted ones as expected deletions). A create
+refused because the namespace is being deleted ends the write quietly: it will
+keep failing until the namespace is gone, and then nothing is left to do.
+
+``StaleCache`` is what a sync raises when the tracker says the informer cache
+has not caught up with the controller's own writes; controllers retry it after
+a short back-off without logging a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kubesvc.api.errors import Forbidden, NotFound, StatusError
+from kubesvc.client.rest import ApiClient, resolve
+from kubesvc.controllers.endpointslice.pods import meta
+from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker
+
+Obj = dict[str, Any]
+
+SLICES = resolve(("discovery.k8s.io/v1", "EndpointSlice"))
+NAMESPACE_TERMINATING = "NamespaceTerminating"
+
+
+class StaleCache(Exception):
+    """The informer cache has not yet seen this controller's own last writes."""
+
+
+def namespace_terminating(exc: StatusError) -> bool:
+    causes = (exc.details or {}).get("causes") or []
+    return any(isinstance(c, dict) and c.get("reason") == NAMESPACE_TERMINATING for c in causes)
+
+
+async def apply_plan(
+    api: ApiClient,
+    tracker: EndpointSliceTracker,
+    namespace: str,
+    create: Sequence[Obj] = (),
+    update: Sequence[Obj] = (),
+    delete: Sequence[Obj] = (),
+) -> None:
+    for s in create:
+        try:
+            created = await api.create(SLICES, s, namespace=namespace)
+        except Forbidden as exc:
+            if namespace_terminating(exc):
+                return
+            raise
+        tracker.update(created)
+    for s in update:
+        tracker.update(await api.update(SLICES, s, namespace=namespace))
+    for s in delete:
+        try:
+            await api.delete(SLICES, namespace, str(meta(s).get("name")))
+        except NotFound:
+            pass
+        tracker.expect_deletion(s)

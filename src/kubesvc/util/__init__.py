@@ -1,0 +1,1 @@
+"""Small helpers shared by every component: time (``clock``), back-off, task plumbing."""
