@@ -32,9 +32,12 @@ class ApiProcess:
     proc: subprocess.Popen[str]
 
 
-def start_server(data_dir: Path, *extra: str, storage: str = "memory://") -> ApiProcess:
-    """Start ``kubesvc server`` and wait for its ready line (at most 30 s)."""
-    args = [sys.executable, "-m", "kubesvc", "server", "--port", "0", "--data-dir", str(data_dir)]
+def start_server(
+    data_dir: Path, *extra: str, storage: str = "memory://", command: str = "server"
+) -> ApiProcess:
+    """Start ``kubesvc server`` (or ``command``: ``up`` runs the controllers too) and wait for
+    its ready line (at most 30 s)."""
+    args = [sys.executable, "-m", "kubesvc", command, "--port", "0", "--data-dir", str(data_dir)]
     if storage:
         args += ["--storage", storage]
     proc = subprocess.Popen(

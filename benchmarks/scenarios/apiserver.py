@@ -104,7 +104,7 @@ register(
     Scenario(
         name="apiserver",
         family="apiserver",
-        what="API server over HTTP, sqlite store: ConfigMap creates (get, list, watch, RSS in extra)",
+        what="API server over HTTP, sqlite: ConfigMap creates (get, list, watch, RSS in extra)",
         unit="creates/s",
         group="apiserver",
         setup=_setup,

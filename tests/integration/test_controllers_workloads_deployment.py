@@ -14,8 +14,8 @@ from tests.integration.test_controllers_workloads_support import (
     DEPLOYMENTS,
     RSS,
     Obj,
-    eventually,
     events_for,
+    eventually,
     pod_template,
     pods_of,
     running,
@@ -45,7 +45,14 @@ async def get_d(client: ApiClient, name: str) -> Obj:
 
 async def rss_of(client: ApiClient, name: str) -> list[Obj]:
     listed = await client.list(RSS, "default", label_selector=f"app={name}")
-    return sorted(listed["items"], key=lambda rs: rs["metadata"]["creationTimestamp"])
+    # Oldest first; creation timestamps have second precision, so revisions break ties.
+    return sorted(
+        listed["items"],
+        key=lambda rs: (
+            rs["metadata"]["creationTimestamp"],
+            int(rs["metadata"].get("annotations", {}).get(REVISION, "0")),
+        ),
+    )
 
 
 def complete(d: Obj) -> bool:
@@ -216,7 +223,7 @@ async def test_rollout_undo_as_kubectl_does_it_revives_the_old_replica_set(api: 
             patch_type="strategic",
         )
         await roll_out(client, "shop")
-        first, second = await rss_of(client, "shop")
+        first, _ = await rss_of(client, "shop")
         assert first["metadata"]["annotations"][REVISION] == "1"
         # kubectl rollout undo: the previous revision's template, without the hash label,
         # replaces the Deployment's, by JSON patch (polymorphichelpers/rollback.go).
@@ -236,8 +243,9 @@ async def test_rollout_undo_as_kubectl_does_it_revives_the_old_replica_set(api: 
         )
         d = await roll_out(client, "shop")
         assert d["metadata"]["annotations"][REVISION] == "3"
-        revived, retired = await rss_of(client, "shop")
-        assert revived["metadata"]["name"] == first["metadata"]["name"]
+        by_name = {r["metadata"]["name"]: r for r in await rss_of(client, "shop")}
+        revived = by_name[first["metadata"]["name"]]
+        [retired] = [r for n, r in by_name.items() if n != first["metadata"]["name"]]
         assert revived["metadata"]["annotations"][REVISION] == "3"
         assert (
             revived["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"

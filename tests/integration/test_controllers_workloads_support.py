@@ -57,17 +57,17 @@ async def running(api: Api, names: list[str]) -> AsyncIterator[ApiClient]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T | None]], what: str = "condition", timeout: float = 10
+    check: Callable[[], Awaitable[T | None]], what: str = "condition", seconds: float = 10
 ) -> T:
-    """Poll ``check`` until it returns something truthy (at most ``timeout`` seconds)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Poll ``check`` until it returns something truthy (at most ``seconds``)."""
+    deadline = asyncio.get_running_loop().time() + seconds
     last: T | None = None
     while asyncio.get_running_loop().time() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{what} not reached in {timeout} s (last: {last!r})")
+    raise AssertionError(f"{what} not reached in {seconds} s (last: {last!r})")
 
 
 async def make_node(

@@ -179,7 +179,9 @@ class NamespaceLifecycle:
                     remaining += 1
                     continue
                 try:
-                    _, removed = await store.delete(namespace, obj["metadata"]["name"])
+                    _, removed = await store.delete(
+                        namespace, obj["metadata"]["name"], propagation="Background"
+                    )
                 except errors.NotFound:
                     continue
                 if not removed:

@@ -471,13 +471,22 @@ class ObjectStore:
                     f"ResourceVersion in object meta: {meta.get('resourceVersion', '')}",
                     self.resource.group,
                 )
+            old_finalizers = list(meta.get("finalizers") or [])
+            new_finalizers = deletion_finalizers(self.resource, old_finalizers, propagation)
+            if new_finalizers != old_finalizers:
+                current = copy.deepcopy(current)
+                if new_finalizers:
+                    current["metadata"]["finalizers"] = new_finalizers
+                else:
+                    current["metadata"].pop("finalizers", None)
             if self._pending_finalizers(current):
-                if meta.get("deletionTimestamp"):
+                if meta.get("deletionTimestamp") and new_finalizers == old_finalizers:
                     return current, False
                 marked = copy.deepcopy(current)
-                marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
-                marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
-                self._on_mark_deleted(marked)
+                if not meta.get("deletionTimestamp"):
+                    marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
+                    marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+                    self._on_mark_deleted(marked)
                 if dry_run:
                     return marked, False
                 try:
@@ -530,6 +539,49 @@ class ObjectStore:
                 yield WatchEvent(kind, obj, old, ev.revision)
         finally:
             watch.close()
+
+
+ORPHAN_FINALIZER = "orphan"
+FOREGROUND_FINALIZER = "foregroundDeletion"
+_GC_DEFAULT_ORPHAN = frozenset({("", "replicationcontrollers")})
+"""Kinds whose DELETE without a policy orphans dependents (upstream: core/v1 RCs)."""
+_GC_UNSUPPORTED = frozenset({("", "events")})
+"""Kinds the garbage collector ignores: DELETE never adds its finalizers."""
+
+
+def deletion_finalizers(resource: Resource, finalizers: list[str], propagation: str) -> list[str]:
+    """The finalizers an object gets when deleted with ``propagation`` (upstream's rules).
+
+    ``Orphan`` adds ``orphan``, ``Foreground`` adds ``foregroundDeletion`` (the
+    garbage collector removes them once it has orphaned or deleted the
+    dependents); ``Background`` adds neither and removes both. Without a
+    policy, a GC finalizer the object already carries decides; else the
+    kind's default: orphan for core/v1 ReplicationControllers (backward
+    compatibility), background for everything else. Returns ``finalizers``
+    itself when nothing changes.
+    """
+    if (resource.group, resource.plural) in _GC_UNSUPPORTED:
+        return finalizers
+    gc = (ORPHAN_FINALIZER, FOREGROUND_FINALIZER)
+    if propagation == "Orphan":
+        orphan, foreground = True, False
+    elif propagation == "Foreground":
+        orphan, foreground = False, True
+    elif propagation == "Background":
+        orphan = foreground = False
+    else:
+        present = [f for f in finalizers if f in gc]
+        if present:
+            orphan, foreground = present[0] == ORPHAN_FINALIZER, present[0] == FOREGROUND_FINALIZER
+        else:
+            orphan = (resource.group, resource.plural) in _GC_DEFAULT_ORPHAN
+            foreground = False
+    kept = [f for f in finalizers if f not in gc]
+    if orphan:
+        kept.append(ORPHAN_FINALIZER)
+    if foreground:
+        kept.append(FOREGROUND_FINALIZER)
+    return finalizers if set(kept) == set(finalizers) else kept
 
 
 def _parse_resource_version(value: str) -> int:

@@ -7,11 +7,14 @@ start order.
 from __future__ import annotations
 
 from kubesvc.controllers import (
+    daemonset,  # noqa: F401
     deployment,  # noqa: F401
     endpoints,  # noqa: F401
     endpointslicemirroring,  # noqa: F401
+    garbagecollector,  # noqa: F401
     loadbalancer,  # noqa: F401
     replicaset,  # noqa: F401
     replication,  # noqa: F401
+    scheduler,  # noqa: F401
 )
 from kubesvc.controllers.endpointslice import controller  # noqa: F401

@@ -28,19 +28,19 @@ keys (pods through the Services selecting them, Endpoints on deletion). A
 Service that is gone has its Endpoints deleted; at start every Endpoints object
 is enqueued once, so leftovers whose Service disappeared meanwhile go too
 (except leader-election records). A cached Endpoints whose resourceVersion is
-one we already replaced is stale: the sync is retried after a back-off.
+one we already replaced, or a create that finds the object there, means a stale
+cache: the sync is retried once the cache moves (``CacheWaits``).
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kubesvc.api.errors import Forbidden, NotFound, StatusError
+from kubesvc.api.errors import AlreadyExists, Forbidden, NotFound, StatusError
 from kubesvc.client.cache import object_key, split_key
 from kubesvc.client.controller import QueueController
 from kubesvc.client.errors import ClientError
@@ -79,12 +79,17 @@ from kubesvc.controllers.endpointslice.pods import (
 from kubesvc.controllers.endpointslice.pods import (
     services_to_update_on_pod_change as services_to_update,
 )
+from kubesvc.controllers.endpointslice.reconciler import writable_meta
 from kubesvc.controllers.endpointslice.triggertime import ANNOTATION as TRIGGER_TIME
 from kubesvc.controllers.endpointslice.triggertime import (
     TriggerTimeTracker,
     format_rfc3339_nano,
 )
-from kubesvc.controllers.endpointslice.writes import StaleCache, namespace_terminating
+from kubesvc.controllers.endpointslice.writes import (
+    CacheWaits,
+    StaleCache,
+    namespace_terminating,
+)
 
 Obj = dict[str, Any]
 
@@ -341,7 +346,8 @@ def reconcile_endpoints(
             and capacity_annotation_set_correctly(current)
         ):
             return NOTHING
-        new = copy.deepcopy(dict(current))
+        new = {k: v for k, v in current.items() if k not in ("metadata", "subsets")}
+        new["metadata"] = writable_meta(current)
     else:
         sm = meta(service)
         new = {
@@ -410,6 +416,7 @@ class EndpointsController(QueueController):
         self.max_capacity = ctx.settings.endpoints_max_addresses
         self.triggers = TriggerTimeTracker()
         self.stale_tracker = StaleEndpointsTracker()
+        self.cache_waits = CacheWaits(self.enqueue_key, self.enqueue_after)
         ensure_index(self.pods, POD_LABELS, pod_label_index)
         ensure_index(self.services, SERVICE_SELECTOR, service_selector_index)
         self.services.add_handlers(
@@ -420,7 +427,18 @@ class EndpointsController(QueueController):
         self.pods.add_handlers(
             on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_added
         )
-        self.endpoints.add_handlers(on_delete=self.enqueue)
+        self.endpoints.add_handlers(
+            on_add=self._endpoints_news,
+            on_update=lambda old, new: self._endpoints_news(new),
+            on_delete=self._endpoints_deleted,
+        )
+
+    def _endpoints_news(self, endpoints: Obj) -> None:
+        self.cache_waits.news(key_of(endpoints))
+
+    def _endpoints_deleted(self, endpoints: Obj) -> None:
+        self._endpoints_news(endpoints)
+        self.enqueue(endpoints)
 
     def _pod_added(self, pod: Obj) -> None:
         for key in matching_services(services_for_pod(self.services, pod), pod):
@@ -441,7 +459,7 @@ class EndpointsController(QueueController):
 
     def handle_error(self, key: str, exc: Exception) -> None:
         if isinstance(exc, StaleCache):
-            self.queue.add_rate_limited(key)
+            self.cache_waits.wait(key)
             return
         super().handle_error(key, exc)
 
@@ -476,6 +494,9 @@ class EndpointsController(QueueController):
                 await self.api.create(ENDPOINTS, plan.endpoints, namespace=namespace)
                 return
             updated = await self.api.update(ENDPOINTS, plan.endpoints, namespace=namespace)
+        except AlreadyExists:
+            # Ours (or someone's) from a moment ago that the cache has not shown yet.
+            raise StaleCache(f"Endpoints informer cache is out of date for {key}") from None
         except Forbidden as exc:
             if plan.action == "create" and namespace_terminating(exc):
                 return

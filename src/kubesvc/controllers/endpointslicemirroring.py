@@ -66,7 +66,7 @@ from kubesvc.controllers.endpointslice.reconciler import (
     recycle,
 )
 from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker, slice_service_key
-from kubesvc.controllers.endpointslice.writes import StaleCache, apply_plan
+from kubesvc.controllers.endpointslice.writes import CacheWaits, StaleCache, apply_plan
 
 Obj = dict[str, Any]
 GroupKey = tuple[str, PortKey]
@@ -296,6 +296,7 @@ class EndpointSliceMirroringController(QueueController):
         self.api = ctx.client
         self.recorder = ctx.recorder(EVENT_COMPONENT)
         self.tracker = EndpointSliceTracker()
+        self.cache_waits = CacheWaits(self.enqueue_key, self.enqueue_after)
         try:
             self.slices.add_indexer(SLICES_BY_ENDPOINTS, lambda s: [slice_service_key(s)])
         except ValueError:
@@ -329,10 +330,12 @@ class EndpointSliceMirroringController(QueueController):
             self.enqueue_key(key)
 
     def _slice_added(self, slice_: Obj) -> None:
+        self.cache_waits.news(slice_service_key(slice_))
         if self.tracker.should_sync(slice_):
             self._enqueue_slice(slice_)
 
     def _slice_updated(self, old: Obj, new: Obj) -> None:
+        self.cache_waits.news(slice_service_key(new))
         if slice_service_key(old) != slice_service_key(new):
             self._enqueue_slice(old)
             self._enqueue_slice(new)
@@ -340,13 +343,14 @@ class EndpointSliceMirroringController(QueueController):
             self._enqueue_slice(new)
 
     def _slice_deleted(self, slice_: Obj) -> None:
+        self.cache_waits.news(slice_service_key(slice_))
         if not (self.tracker.has(slice_) and self.tracker.handle_deletion(slice_)):
             self._enqueue_slice(slice_)
 
     # -- sync --------------------------------------------------------------------------
     def handle_error(self, key: str, exc: Exception) -> None:
         if isinstance(exc, StaleCache):
-            self.queue.add_rate_limited(key)
+            self.cache_waits.wait(key)
             return
         super().handle_error(key, exc)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from benchmarks.parsers import (
     WRK_DONE_SCRIPT,
     WRK_MARKER,

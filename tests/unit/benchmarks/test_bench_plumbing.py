@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from benchmarks import configs, machine, namespaces, tools
 from benchmarks.env import PORTS, free_port
 from benchmarks.settings import FULL, QUICK, pick_cpus

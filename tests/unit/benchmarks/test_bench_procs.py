@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from benchmarks.procs import CommandFailed, Processes, group_members, wrap
 
 

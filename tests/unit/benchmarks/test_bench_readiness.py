@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from benchmarks.procs import Processes
 from benchmarks.readiness import (
     TCP_LISTEN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from benchmarks.guard import Verdict
 from benchmarks.model import STATUS_ERROR, STATUS_OK, STATUS_UNAVAILABLE, RunResult, Sample
 from benchmarks.model import ScenarioResult as Result

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from benchmarks import runner
 from benchmarks.env import Env
 from benchmarks.guard import CpuTicks, GuardSample

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from benchmarks.stats import Summary, median, percentile, ratio, summarize
 
 

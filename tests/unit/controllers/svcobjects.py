@@ -30,7 +30,9 @@ def service(
 ) -> Obj:
     spec: Obj = {
         "type": svc_type,
-        "ports": ports if ports is not None else [{"port": 80, "targetPort": 8080, "protocol": "TCP"}],
+        "ports": ports
+        if ports is not None
+        else [{"port": 80, "targetPort": 8080, "protocol": "TCP"}],
     }
     if selector is not None:
         spec["selector"] = dict(selector)

@@ -247,7 +247,9 @@ def test_no_write_when_nothing_changed() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(lambda svc, pods: pods[1]["status"]["conditions"][0].update(status="True"), id="ready"),
+        pytest.param(
+            lambda svc, pods: pods[1]["status"]["conditions"][0].update(status="True"), id="ready"
+        ),
         pytest.param(lambda svc, pods: pods.pop(), id="pod gone"),
         pytest.param(lambda svc, pods: svc["metadata"].update(labels={"x": "y"}), id="labels"),
     ],

@@ -235,9 +235,7 @@ def test_nodes(
 ) -> None:
     svc = service(selector=WEB, publish_not_ready=publish)
     plan = reconcile(svc, [pod("a", "10.0.0.1", node="n1")], [], node_lookup=node_lookup(*nodes))
-    got = {
-        e["addresses"][0]: e.get("zone") for s in plan.create for e in s.get("endpoints") or []
-    }
+    got = {e["addresses"][0]: e.get("zone") for s in plan.create for e in s.get("endpoints") or []}
     assert got == expected_addresses
     assert plan.missing_nodes == missing
     for s in plan.create:

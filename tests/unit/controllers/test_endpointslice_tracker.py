@@ -39,7 +39,9 @@ def slice_(uid: str, generation: int, service_name: str = "web") -> Obj:
         pytest.param([], [slice_("a", 1)], [], False, id="our delete seen"),
     ],
 )
-def test_stale_slices(written: list[Obj], deleted: list[Obj], cached: list[Obj], stale: bool) -> None:
+def test_stale_slices(
+    written: list[Obj], deleted: list[Obj], cached: list[Obj], stale: bool
+) -> None:
     tracker = EndpointSliceTracker()
     for s in written:
         tracker.update(s)

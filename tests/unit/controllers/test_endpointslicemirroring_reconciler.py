@@ -46,7 +46,13 @@ CASES = [
         id="the seed's external service: one slice",
     ),
     pytest.param(
-        [{"addresses": [{"ip": "10.0.0.1"}], "notReadyAddresses": [{"ip": "10.0.0.2"}], "ports": PORT}],
+        [
+            {
+                "addresses": [{"ip": "10.0.0.1"}],
+                "notReadyAddresses": [{"ip": "10.0.0.2"}],
+                "ports": PORT,
+            }
+        ],
         [("IPv4", [("http", 80)], [("10.0.0.1", True), ("10.0.0.2", False)])],
         id="not ready addresses mirrored as not ready",
     ),
@@ -89,7 +95,9 @@ def test_what_is_mirrored(subsets: list[Obj], expected: list[Any]) -> None:
 
 def test_mirrored_slices_name_their_source() -> None:
     ep = endpoints(
-        subsets=[{"addresses": [{"ip": "10.0.0.1", "nodeName": "n1", "hostname": "h"}], "ports": PORT}],
+        subsets=[
+            {"addresses": [{"ip": "10.0.0.1", "nodeName": "n1", "hostname": "h"}], "ports": PORT}
+        ],
         labels={"team": "a"},
         annotations={
             "note": "x",
@@ -109,13 +117,23 @@ def test_mirrored_slices_name_their_source() -> None:
     assert meta["ownerReferences"][0]["kind"] == "Endpoints"
     assert meta["ownerReferences"][0]["uid"] == "uid-ep-web"
     assert created["endpoints"] == [
-        {"addresses": ["10.0.0.1"], "conditions": {"ready": True}, "hostname": "h", "nodeName": "n1"}
+        {
+            "addresses": ["10.0.0.1"],
+            "conditions": {"ready": True},
+            "hostname": "h",
+            "nodeName": "n1",
+        }
     ]
 
 
 def test_counts_of_what_was_not_mirrored() -> None:
     ep = endpoints(
-        subsets=[{"addresses": [{"ip": f"10.0.0.{i}"} for i in range(1, 6)] + [{"ip": "x"}], "ports": PORT}]
+        subsets=[
+            {
+                "addresses": [{"ip": f"10.0.0.{i}"} for i in range(1, 6)] + [{"ip": "x"}],
+                "ports": PORT,
+            }
+        ]
     )
     plan = reconcile_mirroring(ep, [], max_per_subset=3)
     assert plan.invalid_addresses == 0  # the invalid one was beyond the limit anyway
@@ -143,7 +161,9 @@ def test_counts_of_what_was_not_mirrored() -> None:
             id="annotations: update",
         ),
         pytest.param(
-            lambda ep: ep["subsets"][0].update(ports=[{"name": "h", "port": 8080, "protocol": "TCP"}]),
+            lambda ep: ep["subsets"][0].update(
+                ports=[{"name": "h", "port": 8080, "protocol": "TCP"}]
+            ),
             (0, 1, 0),
             id="ports changed: the old slice is reused",
         ),

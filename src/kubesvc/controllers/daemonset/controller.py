@@ -23,6 +23,7 @@ from kubesvc.controllers.context import ControllerContext
 from kubesvc.controllers.daemonset import reconcile as R
 from kubesvc.controllers.replicaset.controller import SLOW_START_INITIAL_BATCH, slow_start_batches
 from kubesvc.controllers.workload import claim as C
+from kubesvc.controllers.workload import nodes as N
 from kubesvc.controllers.workload import pods as P
 from kubesvc.controllers.workload.expectations import Expectations
 from kubesvc.controllers.workload.informers import CONTROLLER_UID_INDEX, ensure_indexer
@@ -91,7 +92,7 @@ class DaemonSetController(QueueController):
                 P.labels(n),
                 P.spec(n).get("taints"),
                 P.spec(n).get("unschedulable"),
-                P.status(n).get("conditions"),
+                N.ready_status(n),
             )
 
         if facts(old) != facts(cur):

@@ -227,10 +227,11 @@ def _rolling_update(
     replace_now: list[Obj] = []
     candidates: list[Obj] = []
     doomed = {id(p) for p in plan.delete}
-    for name in sorted(by_node):
+    wanted = {name for name, (run, _) in verdicts.items() if run}
+    for name in sorted(set(by_node) | wanted):
         if name not in verdicts:
             continue
-        here = [p for p in by_node[name] if id(p) not in doomed]
+        here = [p for p in by_node.get(name, []) if id(p) not in doomed]
         new = [p for p in here if P.labels(p).get(HASH_LABEL) == pod_hash]
         old = [p for p in here if P.labels(p).get(HASH_LABEL) != pod_hash]
         if len(new) > 1 or len(old) > 1 or (not new and not old) or (new and old):

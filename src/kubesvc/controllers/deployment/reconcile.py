@@ -492,8 +492,8 @@ class _Sync:
                 break
             size = U.replicas(rs)
             available = U.status_count(rs, "availableReplicas")
-            if size == 0 or size == available:
-                continue
+            if size == 0 or available >= size:
+                continue  # nothing unhealthy (upstream errors out when available > size)
             down = min(most - total, size - available)
             self.scale_if_needed(rs, size - down)
             total += down

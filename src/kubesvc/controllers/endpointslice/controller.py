@@ -13,7 +13,7 @@ endpointslice-controller.k8s.io``. Handlers only enqueue Service keys:
 * a Node add: the Services that had pods on it while it was missing.
 
 ``sync(key)`` reads the caches, refuses to act on a slice cache older than our
-own writes (``StaleCache``: retried after a short back-off), calls the pure
+own writes (``StaleCache``: retried once the cache moves, see ``CacheWaits``), calls the pure
 ``reconcile`` and applies the plan: creates, then updates, then deletes,
 recording each answer in the tracker. A Service that is gone has its slices
 deleted (the garbage collector would too, through their owner reference; doing
@@ -63,7 +63,7 @@ from kubesvc.controllers.endpointslice.reconciler import (
 )
 from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker, slice_service_key
 from kubesvc.controllers.endpointslice.triggertime import TriggerTimeTracker
-from kubesvc.controllers.endpointslice.writes import StaleCache, apply_plan
+from kubesvc.controllers.endpointslice.writes import CacheWaits, StaleCache, apply_plan
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ class EndpointSliceController(QueueController):
         self.tracker = EndpointSliceTracker()
         self.triggers = TriggerTimeTracker()
         self.waiting_for_node: dict[str, set[str]] = {}
+        self.cache_waits = CacheWaits(self.enqueue_key, self.enqueue_after)
 
         ensure_index(self.pods, POD_LABELS, pod_label_index)
         ensure_index(self.services, SERVICE_SELECTOR, service_selector_index)
@@ -134,10 +135,12 @@ class EndpointSliceController(QueueController):
             self.enqueue_key(key)
 
     def _slice_added(self, slice_: Obj) -> None:
+        self.cache_waits.news(slice_service_key(slice_))
         if self.tracker.should_sync(slice_):
             self._enqueue_slice_service(slice_)
 
     def _slice_updated(self, old: Obj, new: Obj) -> None:
+        self.cache_waits.news(slice_service_key(new))
         if slice_service_key(old) != slice_service_key(new):
             self._enqueue_slice_service(old)
             self._enqueue_slice_service(new)
@@ -145,6 +148,7 @@ class EndpointSliceController(QueueController):
             self._enqueue_slice_service(new)
 
     def _slice_deleted(self, slice_: Obj) -> None:
+        self.cache_waits.news(slice_service_key(slice_))
         expected = self.tracker.has(slice_) and self.tracker.handle_deletion(slice_)
         if not expected:
             self._enqueue_slice_service(slice_)
@@ -159,8 +163,8 @@ class EndpointSliceController(QueueController):
 
     def handle_error(self, key: str, exc: Exception) -> None:
         if isinstance(exc, StaleCache):
-            logger.debug("slice cache behind our writes, retrying key=%s", key)
-            self.queue.add_rate_limited(key)
+            logger.debug("slice cache behind our writes, waiting key=%s", key)
+            self.cache_waits.wait(key)
             return
         super().handle_error(key, exc)
 

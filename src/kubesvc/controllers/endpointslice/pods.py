@@ -164,11 +164,20 @@ def selector_matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> 
 
 
 def selects(service: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
-    """The Service selects the pod (same namespace, non-empty selector that matches)."""
-    selector = service_selector(service)
-    if selector is None or meta(service).get("namespace") != meta(pod).get("namespace"):
+    """The Service selects the pod (same namespace, non-empty selector that matches).
+
+    Called for every candidate pod of every sync: it reads the objects in place.
+    """
+    selector = spec(service).get("selector")
+    if not selector or not isinstance(selector, Mapping):
         return False
-    return selector_matches(selector, labels_of(pod))
+    pm = meta(pod)
+    if meta(service).get("namespace") != pm.get("namespace"):
+        return False
+    labels = pm.get("labels")
+    if not isinstance(labels, Mapping):
+        return False
+    return all(k in labels and labels[k] == v for k, v in selector.items())
 
 
 def services_for_pod(services: Iterable[Mapping[str, Any]], pod: Mapping[str, Any]) -> set[str]:

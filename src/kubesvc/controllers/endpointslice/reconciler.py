@@ -337,10 +337,16 @@ def _name(s: Mapping[str, Any]) -> str:
     return str(meta(s).get("name") or "")
 
 
+def writable_meta(obj: Mapping[str, Any]) -> Obj:
+    """A copy of ``metadata`` to send back: without ``managedFields``, which the API
+    server keeps when a write leaves them out (and which are the bulk of a big object)."""
+    return copy.deepcopy({k: v for k, v in meta(obj).items() if k != "managedFields"})
+
+
 def _copy_slice(s: Mapping[str, Any]) -> Obj:
     """A copy we may change: own metadata and endpoint list (endpoints themselves are shared)."""
     fresh = dict(s)
-    fresh["metadata"] = copy.deepcopy(dict(meta(s)))
+    fresh["metadata"] = writable_meta(s)
     fresh["endpoints"] = list(_list(s.get("endpoints")))
     return fresh
 

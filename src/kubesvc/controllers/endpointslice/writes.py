@@ -7,13 +7,16 @@ refused because the namespace is being deleted ends the write quietly: it will
 keep failing until the namespace is gone, and then nothing is left to do.
 
 ``StaleCache`` is what a sync raises when the tracker says the informer cache
-has not caught up with the controller's own writes; controllers retry it after
-a short back-off without logging a warning.
+has not caught up with the controller's own writes. ``CacheWaits`` is how a
+controller retries it: not with the exponential back-off of real failures (a
+lagging cache under load would push the key out by seconds), but as soon as
+the informer delivers an event for the object it waits on, with a retry after
+``STALE_RETRY`` seconds should no event come.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kubesvc.api.errors import Forbidden, NotFound, StatusError
@@ -27,8 +30,33 @@ SLICES = resolve(("discovery.k8s.io/v1", "EndpointSlice"))
 NAMESPACE_TERMINATING = "NamespaceTerminating"
 
 
+STALE_RETRY = 1.0
+
+
 class StaleCache(Exception):
     """The informer cache has not yet seen this controller's own last writes."""
+
+
+class CacheWaits:
+    """Keys whose sync waits for the informer cache to catch up."""
+
+    def __init__(
+        self, enqueue: Callable[[str], None], enqueue_after: Callable[[str, float], None]
+    ) -> None:
+        self._enqueue = enqueue
+        self._enqueue_after = enqueue_after
+        self._keys: set[str] = set()
+
+    def wait(self, key: str) -> None:
+        """``key`` found the cache stale: sync it again on news, or after a while."""
+        self._keys.add(key)
+        self._enqueue_after(key, STALE_RETRY)
+
+    def news(self, key: str) -> None:
+        """The cache changed for ``key``: if it was waiting, sync it now."""
+        if key in self._keys:
+            self._keys.discard(key)
+            self._enqueue(key)
 
 
 def namespace_terminating(exc: StatusError) -> bool:

@@ -27,6 +27,7 @@ from kubesvc.client.errors import ClientError
 from kubesvc.client.rest import resolve
 from kubesvc.controllers.context import ControllerContext
 from kubesvc.controllers.scheduler import decide as D
+from kubesvc.controllers.workload import nodes as N
 from kubesvc.controllers.workload import pods as P
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class Scheduler(QueueController):
                 P.labels(n),
                 P.spec(n).get("taints"),
                 P.spec(n).get("unschedulable"),
-                P.status(n).get("conditions"),
+                N.ready_status(n),
             )
 
         if facts(old) != facts(cur):
