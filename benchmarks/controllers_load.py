@@ -8,7 +8,9 @@ happens in a namespace of its own, deleted at the end (``--keep`` leaves it).
    a Node of the benchmark's own (so no scheduler touches them), each then
    given a pod IP and ``Ready=True`` through the status subresource, as a node
    agent would. No Service selects them yet, so the endpoint controllers have
-   nothing to do.
+   nothing to do. A sentinel pod written last, selected by a sentinel Service,
+   marks when the controllers' caches hold every pod (``settle_seconds``: from
+   the last pod write until the sentinel's slice shows it).
 2. ``converge``: S Services are created, each selecting its P pods. A watch on
    the namespace's EndpointSlices (opened before the first Service) follows the
    controllers' writes; the figure is the time from the first Service create
@@ -134,7 +136,7 @@ async def run(
     per_service: int,
     concurrency: int,
     flips: int,
-    timeout: float,
+    deadline_seconds: float,
     keep: bool,
 ) -> dict[str, Any]:
     ns = "bench-ctl-" + uuid.uuid4().hex[:6]
@@ -174,11 +176,60 @@ async def run(
             seconds = await _drive(total_pods, concurrency, make_pod)
             out["pods"] = {"count": total_pods, "seconds": seconds, "rps": 2 * total_pods / seconds}
 
-            # 2. Services; the watch tells when every one has all its endpoints ready.
             async with s.get(slices_url) as r:
                 rv = (await _check(r))["metadata"]["resourceVersion"]
             watch = SliceWatch()
             watcher = asyncio.create_task(watch.run(s, slices_url, rv))
+
+            async def until(done: Callable[[], bool], what: str, deadline: float) -> None:
+                while not done():
+                    if watcher.done():
+                        watcher.result()
+                        raise RuntimeError("slice watch ended")
+                    left = deadline - time.perf_counter()
+                    if left <= 0:
+                        raise RuntimeError(f"{what}: not reached in {deadline_seconds} s")
+                    watch.changed.clear()
+                    try:
+                        await asyncio.wait_for(watch.changed.wait(), min(left, 5.0))
+                    except TimeoutError:
+                        pass
+
+            # The barrier: the sentinel pod is the last pod event of the run.
+            last_write = time.perf_counter()
+            sentinel = {
+                "metadata": {"name": "sentinel"},
+                "spec": {"selector": {"app": "sentinel"}, "ports": [{"port": 80}]},
+            }
+            async with s.post(svc_url, json=sentinel) as r:
+                await _check(r)
+
+            async def sentinel_pod() -> None:
+                body = {
+                    "metadata": {"name": "sentinel", "labels": {"app": "sentinel"}},
+                    "spec": {
+                        "nodeName": ns,
+                        "containers": [{"name": "app", "image": "example/app:1"}],
+                    },
+                }
+                async with s.post(pods_url, json=body) as r:
+                    await _check(r)
+                async with s.patch(
+                    f"{pods_url}/sentinel/status",
+                    data=json.dumps(ready_status(pod_ip(total_pods), True)),
+                    headers=STRATEGIC,
+                ) as r:
+                    await _check(r)
+
+            await sentinel_pod()
+            await until(
+                lambda: watch.ready.get("sentinel", 0) >= 1,
+                "sentinel",
+                time.perf_counter() + deadline_seconds,
+            )
+            out["pods"]["settle_seconds"] = time.perf_counter() - last_write
+
+            # 2. Services; the watch tells when every one has all its endpoints ready.
 
             def converged() -> bool:
                 return all(watch.ready.get(f"s{i}", 0) >= per_service for i in range(services))
@@ -197,22 +248,7 @@ async def run(
             started = time.perf_counter()
             created = await _drive(services, concurrency, make_service)
             created_at = time.perf_counter()
-            deadline = started + timeout
-            while not converged():
-                if watcher.done():
-                    watcher.result()
-                    raise RuntimeError("slice watch ended")
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    missing = sum(
-                        1 for i in range(services) if watch.ready.get(f"s{i}", 0) < per_service
-                    )
-                    raise RuntimeError(f"not converged in {timeout} s: {missing} Services short")
-                watch.changed.clear()
-                try:
-                    await asyncio.wait_for(watch.changed.wait(), min(left, 5.0))
-                except TimeoutError:
-                    pass
+            await until(converged, "convergence", started + deadline_seconds)
             done = time.perf_counter()
             watcher.cancel()
             out["converge"] = {
@@ -233,9 +269,11 @@ async def run(
 
             def on_slice(obj: dict[str, Any]) -> None:
                 for e in obj.get("endpoints") or []:
-                    if (e.get("targetRef") or {}).get("name") == target:
-                        if (e.get("conditions") or {}).get("ready") == wanted.get("ready"):
-                            seen.set()
+                    ready = (e.get("conditions") or {}).get("ready")
+                    if (e.get("targetRef") or {}).get("name") == target and ready == wanted.get(
+                        "ready"
+                    ):
+                        seen.set()
 
             flip_watch.on_event = on_slice
             flip_task = asyncio.create_task(flip_watch.run(s, slices_url, rv, f"{SERVICE_NAME}=s0"))

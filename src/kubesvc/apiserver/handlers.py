@@ -9,7 +9,6 @@ the app. Watches are streamed as newline-delimited JSON events.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from aiohttp import web
 from kubesvc.api import errors, fields, gojson, schema, selectors
 from kubesvc.api import patch as patches
 from kubesvc.api.jsonenc import dumps
+from kubesvc.api.patch.jsonvalue import copy_object, deep_copy
 from kubesvc.apiserver import binding, printers, scale
 from kubesvc.apiserver import negotiation as neg
 from kubesvc.apiserver.request_info import RequestInfo, truthy
@@ -558,7 +558,7 @@ class ResourceHandlers:
         return Reply(result, 201 if created else 200, warnings)
 
     async def _finalize(self, info: RequestInfo, obj: Obj, dry_run: bool) -> Obj:
-        wanted = copy.deepcopy(obj)
+        wanted = copy_object(obj)
 
         async def mutate(current: Obj | None) -> Obj:
             return wanted
@@ -620,7 +620,7 @@ class ResourceHandlers:
                     raise errors.BadRequest("apply patch must be an object")
                 # Undeclared fields fail the apply itself (a 500, as upstream), so the
                 # configuration is applied before the body checks.
-                applied = self._apply_patch(ctype, None, copy.deepcopy(patch_doc), manager, force)
+                applied = self._apply_patch(ctype, None, deep_copy(patch_doc), manager, force)
                 checked, warns = self._check_body(applied, dups, mode)
                 warnings.extend(warns)
                 return checked

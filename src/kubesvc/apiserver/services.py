@@ -28,7 +28,6 @@ server) with its Endpoints and EndpointSlice pointing at the API server.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -36,6 +35,7 @@ from typing import Any
 
 from kubesvc.api import errors
 from kubesvc.api.errors import FieldError
+from kubesvc.api.patch.jsonvalue import deep_copy
 from kubesvc.api.resources import Resource
 from kubesvc.api.validation import service as vsvc
 from kubesvc.api.validation.ip import family_of
@@ -168,7 +168,7 @@ def normalize_cluster_ips(new: Obj, old: Obj | None) -> None:
     old_spec = _spec(old)
     old_ip = old_spec.get("clusterIP") or ""
     if _ips(old_spec) and not _ips(spec) and old_ip == cluster_ip:
-        spec["clusterIPs"] = copy.deepcopy(old_spec["clusterIPs"])
+        spec["clusterIPs"] = deep_copy(old_spec["clusterIPs"])
     if old_ip != cluster_ip:
         same = _ips(old_spec) == _ips(spec)
         if old_ip and not cluster_ip:
@@ -185,7 +185,7 @@ def patch_allocated_values(new: Obj, old: Obj) -> None:
         if not spec.get("clusterIP") and old_spec.get("clusterIP"):
             spec["clusterIP"] = old_spec["clusterIP"]
         if not _ips(spec) and _ips(old_spec):
-            spec["clusterIPs"] = copy.deepcopy(old_spec["clusterIPs"])
+            spec["clusterIPs"] = deep_copy(old_spec["clusterIPs"])
     if _needs_node_port(old) and _needs_node_port(new):
         old_used = {_node_port(p) for p in _ports(old) if _node_port(p)}
         new_used = {_node_port(p) for p in _ports(new) if _node_port(p)}
@@ -397,7 +397,7 @@ class ServiceUpkeep:
             if obj is None:
                 raise store.not_found(KUBERNETES_SERVICE)
             for k in keys:
-                obj[k] = copy.deepcopy(desired[k])
+                obj[k] = deep_copy(desired[k])
             return obj
 
         await store.guaranteed_update(KUBERNETES_NAMESPACE, KUBERNETES_SERVICE, rewrite)

@@ -19,7 +19,6 @@ Rules it keeps (besides storing objects as Go would: ``api.omitempty``):
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import secrets
 import uuid
@@ -30,6 +29,7 @@ from typing import Any
 
 from kubesvc.api import errors, omitempty, schema
 from kubesvc.api.errors import FieldError, StatusError
+from kubesvc.api.patch.jsonvalue import deep_copy
 from kubesvc.api.resources import Resource
 from kubesvc.apiserver.strategy import Finish, Strategy, finish_nothing
 from kubesvc.storage import interface as st
@@ -219,7 +219,7 @@ class ObjectStore:
 
     # -- create ----------------------------------------------------------------
     async def create(self, namespace: str, obj: Obj, *, dry_run: bool = False) -> Obj:
-        obj = copy.deepcopy(obj)
+        obj = deep_copy(obj)
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
@@ -297,7 +297,7 @@ class ObjectStore:
 
         ``track(old, new)`` returns ``new`` with its managedFields updated.
         """
-        body = copy.deepcopy(obj)
+        body = deep_copy(obj)
         meta = body.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.BadRequest("metadata must be an object")
@@ -311,7 +311,7 @@ class ObjectStore:
         precondition = str(meta.get("resourceVersion") or "")
 
         async def mutate(current: Obj | None) -> Obj:
-            desired = copy.deepcopy(body)
+            desired = deep_copy(body)
             return track(current, desired) if track is not None else desired
 
         return await self.guaranteed_update(
@@ -355,7 +355,7 @@ class ObjectStore:
                 desired["metadata"].pop("resourceVersion", None)
                 return await self.create(namespace, desired, dry_run=dry_run), True
             current = self._with_type(self.decode(kv))
-            desired = await mutate(copy.deepcopy(current))
+            desired = await mutate(deep_copy(current))
             desired = self._with_type(desired)
             # As decoded into Go types: what the strategy compares (generation) and
             # validates never depends on how a client spelled an empty value.
@@ -474,7 +474,7 @@ class ObjectStore:
             old_finalizers = list(meta.get("finalizers") or [])
             new_finalizers = deletion_finalizers(self.resource, old_finalizers, propagation)
             if new_finalizers != old_finalizers:
-                current = copy.deepcopy(current)
+                current = deep_copy(current)
                 if new_finalizers:
                     current["metadata"]["finalizers"] = new_finalizers
                 else:
@@ -482,7 +482,7 @@ class ObjectStore:
             if self._pending_finalizers(current):
                 if meta.get("deletionTimestamp") and new_finalizers == old_finalizers:
                     return current, False
-                marked = copy.deepcopy(current)
+                marked = deep_copy(current)
                 if not meta.get("deletionTimestamp"):
                     marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
                     marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)

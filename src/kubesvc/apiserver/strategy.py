@@ -25,12 +25,12 @@ the rest use the default one built from the resource table.
 from __future__ import annotations
 
 import base64
-import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubesvc.api import defaults
 from kubesvc.api.errors import FieldError, forbidden, invalid, required
+from kubesvc.api.patch.jsonvalue import copy_object, deep_copy
 from kubesvc.api.resources import Resource
 from kubesvc.api.validation import configmap as vconfigmap
 from kubesvc.api.validation import meta as vmeta
@@ -107,7 +107,7 @@ class Strategy:
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         if self.has_status:
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = deep_copy(old["status"])
             else:
                 new.pop("status", None)
         defaults.apply_defaults(self.resource.group, self.resource.kind, new)
@@ -133,7 +133,7 @@ class Strategy:
     # -- status --------------------------------------------------------------
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
         status = new.get("status")
-        kept = copy.deepcopy(old)
+        kept = deep_copy(old)
         kept_meta = kept.setdefault("metadata", {})
         new_meta = new.get("metadata") or {}
         # Status writers may still change labels and annotations (as upstream allows).
@@ -157,7 +157,7 @@ class Strategy:
     def prepare_for_finalize(self, new: Obj, old: Obj) -> None:
         """The ``finalize`` subresource changes only ``spec.finalizers`` (namespaces)."""
         finalizers = (new.get("spec") or {}).get("finalizers") or []
-        kept = copy.deepcopy(old)
+        kept = deep_copy(old)
         kept.setdefault("spec", {})["finalizers"] = list(finalizers)
         if not finalizers:
             kept["spec"].pop("finalizers")
@@ -206,7 +206,7 @@ class NamespaceStrategy(Strategy):
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
         # spec.finalizers change only through the finalize subresource.
-        new["spec"] = copy.deepcopy(old.get("spec", {}))
+        new["spec"] = deep_copy(old.get("spec", {}))
 
     def extra_field_attrs(self, o: Obj) -> dict[str, str]:
         return {"status.phase": _get(o, "status", "phase")}
@@ -253,7 +253,7 @@ class PodStrategy(Strategy):
 
 
 def _pod_spec_immutable_part(obj: Obj) -> Obj:
-    spec = copy.deepcopy(obj.get("spec") or {})
+    spec: Obj = copy_object(obj.get("spec") or {})
     for key in ("containers", "initContainers"):
         for c in spec.get(key) or []:
             if isinstance(c, dict):

@@ -10,6 +10,7 @@ from tests.unit.controllers.svcobjects import pod, service
 
 from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker
 from kubesvc.controllers.endpointslice.triggertime import TriggerTimeTracker, format_rfc3339_nano
+from kubesvc.controllers.endpointslice.writes import STALE_RETRY, CacheWaits
 
 Obj = dict[str, Any]
 KEY = "default/web"
@@ -107,3 +108,18 @@ def test_trigger_times() -> None:
 )
 def test_rfc3339_nano(value: datetime, text: str) -> None:
     assert format_rfc3339_nano(value) == text
+
+
+def test_cache_waits_resync_on_news_not_before() -> None:
+    now: list[str] = []
+    later: list[tuple[str, float]] = []
+    waits = CacheWaits(now.append, lambda key, delay: later.append((key, delay)))
+    waits.news(KEY)
+    assert now == []  # nobody was waiting
+    waits.wait(KEY)
+    assert later == [(KEY, STALE_RETRY)]  # a fallback, should no news come
+    waits.news("default/other")
+    assert now == []
+    waits.news(KEY)
+    waits.news(KEY)
+    assert now == [KEY]  # once
