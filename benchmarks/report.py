@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import stats
 from benchmarks.model import STATUS_OK, RunResult, Sample, ScenarioResult
 
 SCHEMA = 1
@@ -165,6 +166,23 @@ def not_run_rows(results: Iterable[ScenarioResult]) -> list[str]:
     return ["| scenario | what | status | why |", "|---|---|---|---|", *rows]
 
 
+def extra_rows(results: Iterable[ScenarioResult]) -> list[str]:
+    """The further figures component scenarios measure (medians over their samples)."""
+    rows = []
+    for r in results:
+        if r.issue is None or not r.samples:
+            continue
+        keys = sorted({k for s in r.samples for k in s.extra})
+        for key in keys:
+            values = [s.extra[key] for s in r.samples if key in s.extra]
+            spread = f"{fmt_value(min(values))}{EN_DASH}{fmt_value(max(values))}"
+            rows.append(f"| {r.name} | {key} | {fmt_value(stats.median(values))} | {spread} |")
+    if not rows:
+        return []
+    header = f"| scenario | figure | median | min{EN_DASH}max |"
+    return [header, "|---|---|---:|---:|", *rows]
+
+
 METHOD = """\
 - Servers (anchors, later kubesvc) run on loopback pinned to core {server_cpu} \
 (`taskset -c {server_cpu}`); the load generator runs on core {load_cpu}. Every proxy shares its \
@@ -224,6 +242,9 @@ def render_markdown(run: RunResult, json_name: str = "benchmarks/results/latest.
         "",
         *table_rows(run.scenarios),
     ]
+    extra = extra_rows(run.scenarios)
+    if extra:
+        lines += ["", "## Other figures of the kubesvc scenarios", "", *extra]
     not_run = not_run_rows(run.scenarios)
     if not_run:
         lines += ["", "## Not measured in this run", "", *not_run]

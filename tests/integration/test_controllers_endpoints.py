@@ -207,3 +207,22 @@ async def test_pods_readied_before_the_controllers_start_are_found(api: Api) -> 
     async with running(api, ENDPOINT_CONTROLLERS) as client:
         want = ((["10.244.2.1"], []), [("10.244.2.1", True, True, False)])
         await until_equal(lambda: views(client), want, "cold start")
+
+
+async def test_a_selector_matching_no_pods_gets_one_event(api: Api) -> None:
+    async with running(api, ["endpointslice"]) as client:
+        await make_service(
+            client, "lonely", {"selector": {"app": "nobody"}, "ports": [{"port": 80}]}
+        )
+
+        async def events() -> list[dict[str, object]] | None:
+            page = await client.list(
+                ("v1", "Event"), namespace=NS, field_selector="involvedObject.name=lonely"
+            )
+            found = [e for e in page["items"] if e.get("reason") == "SelectorMatchesNoPods"]
+            return found or None
+
+        (event,) = await eventually(events, "SelectorMatchesNoPods event")
+        assert "app=nobody" in str(event["message"])
+        assert event["type"] == "Normal"
+        assert event.get("count", 1) == 1

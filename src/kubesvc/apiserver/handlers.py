@@ -8,7 +8,6 @@ the app. Watches are streamed as newline-delimited JSON events.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,20 +18,17 @@ from aiohttp import web
 
 from kubesvc.api import errors, fields, gojson, schema, selectors
 from kubesvc.api import patch as patches
-from kubesvc.api.jsonenc import dumps
 from kubesvc.api.patch.jsonvalue import copy_object, deep_copy
-from kubesvc.apiserver import binding, printers, scale
+from kubesvc.apiserver import binding, printers, scale, watchstream
 from kubesvc.apiserver import negotiation as neg
 from kubesvc.apiserver.request_info import RequestInfo, truthy
-from kubesvc.apiserver.store import ObjectStore, WatchEvent, timestamp
-from kubesvc.storage import interface as st
+from kubesvc.apiserver.store import ObjectStore, timestamp
 
 logger = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
 FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
-BOOKMARK_INTERVAL = 60.0
 
 
 @dataclass
@@ -321,169 +317,7 @@ class ResourceHandlers:
 
     # -- watch -----------------------------------------------------------------
     async def watch(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
-        q = request.query
-        match = self._matcher(q)
-        accept = neg.parse_accept(request.headers.get("Accept", ""))
-        rv_param = q.get("resourceVersion", "")
-        timeout = None
-        if q.get("timeoutSeconds"):
-            try:
-                timeout = float(q["timeoutSeconds"])
-            except ValueError as exc:
-                raise errors.BadRequest("invalid timeoutSeconds") from exc
-            # 0 means "not given" (the server's own limit), as upstream reads it;
-            # `kubectl wait --timeout=1s` sends it once its time is nearly up.
-            timeout = timeout if timeout > 0 else None
-        bookmarks = truthy(q.get("allowWatchBookmarks"))
-        send_initial = q.get("sendInitialEvents")
-        name = info.name
-        if not name and q.get("fieldSelector", "").startswith("metadata.name="):
-            pass
-
-        initial: list[Obj] = []
-        if rv_param in ("", "0") or truthy(send_initial):
-            page = await self.store.list(info.namespace, match=match)
-            initial = [o for o in page.items if not name or o["metadata"]["name"] == name]
-            start = int(page.resource_version)
-        else:
-            try:
-                start = int(rv_param)
-            except ValueError as exc:
-                raise errors.BadRequest(f"invalid resource version: {rv_param}") from exc
-
-        resp = web.StreamResponse(status=200)
-        resp.content_type = "application/json"
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-
-        first = [True]
-
-        def encode(kind: str, obj: Obj) -> bytes:
-            if accept.table and kind != "ERROR" and kind != "BOOKMARK":
-                table = self._table(
-                    [obj], request, obj["metadata"].get("resourceVersion", ""), "", headers=first[0]
-                )
-                first[0] = False
-                return dumps({"type": kind, "object": table})
-            return dumps({"type": kind, "object": obj})
-
-        try:
-            events = self.store.watch(info.namespace, start, name=name)
-        except st.Compacted as exc:
-            status = errors.Expired(f"too old resource version: {start} ({exc.compacted})")
-            await resp.write(dumps({"type": "ERROR", "object": status.to_status()}))
-            await resp.write_eof()
-            return resp
-
-        async def pump() -> None:
-            for obj in initial:
-                await resp.write(encode("ADDED", obj))
-            if (
-                bookmarks
-                and initial is not None
-                and (rv_param in ("", "0") and truthy(send_initial))
-            ):
-                await resp.write(self._bookmark(str(start), initial_end=True))
-            last_rv = start
-            if not bookmarks:
-                async for ev in events:
-                    out = self._filter(ev, match)
-                    if out is not None:
-                        await resp.write(encode(out[0], out[1]))
-                return
-            # With bookmarks, a reader task feeds a queue so that waiting for the next
-            # event can time out without cancelling the event stream itself.
-            queue: asyncio.Queue[WatchEvent | BaseException | None] = asyncio.Queue(maxsize=256)
-
-            async def reader() -> None:
-                try:
-                    async for ev in events:
-                        await queue.put(ev)
-                    await queue.put(None)
-                except Exception as exc:
-                    await queue.put(exc)
-
-            feeder = asyncio.create_task(reader())
-            try:
-                while True:
-                    try:
-                        item = await asyncio.wait_for(queue.get(), BOOKMARK_INTERVAL)
-                    except TimeoutError:
-                        await resp.write(self._bookmark(str(last_rv)))
-                        continue
-                    if item is None:
-                        return
-                    if isinstance(item, BaseException):
-                        raise item
-                    last_rv = item.revision
-                    out = self._filter(item, match)
-                    if out is not None:
-                        await resp.write(encode(out[0], out[1]))
-            finally:
-                feeder.cancel()
-
-        try:
-            if timeout is not None:
-                await asyncio.wait_for(pump(), timeout)
-            else:
-                await pump()
-        except TimeoutError:
-            pass
-        except st.Compacted as exc:
-            expired = errors.Expired(f"too old resource version: {start} ({exc.compacted})")
-            await resp.write(dumps({"type": "ERROR", "object": expired.to_status()}))
-        except ConnectionResetError:
-            # The client went away (an interrupted `kubectl get -w`, a finished
-            # `kubectl wait`): the normal end of most watches, nothing to answer.
-            logger.debug("watch client disconnected")
-            return resp
-        except asyncio.CancelledError:
-            raise
-        except st.StorageError as exc:
-            gone = errors.Gone(f"watch ended: {exc}")
-            await resp.write(dumps({"type": "ERROR", "object": gone.to_status()}))
-        finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        try:
-            await resp.write_eof()
-        except ConnectionResetError:
-            logger.debug("watch client disconnected")
-        return resp
-
-    def _bookmark(self, rv: str, initial_end: bool = False) -> bytes:
-        meta: Obj = {"resourceVersion": rv}
-        if initial_end:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        return dumps(
-            {
-                "type": "BOOKMARK",
-                "object": {
-                    "kind": self.resource.kind,
-                    "apiVersion": self.resource.api_version,
-                    "metadata": meta,
-                },
-            }
-        )
-
-    @staticmethod
-    def _filter(ev: WatchEvent, match: Callable[[Obj], bool] | None) -> tuple[str, Obj] | None:
-        if match is None:
-            return ev.type, ev.object
-        now = match(ev.object)
-        before = ev.old is not None and match(ev.old)
-        if ev.type == "DELETED":
-            return ("DELETED", ev.object) if now else None
-        if ev.type == "ADDED":
-            return ("ADDED", ev.object) if now else None
-        if now and before:
-            return "MODIFIED", ev.object
-        if now:
-            return "ADDED", ev.object
-        if before:
-            return "DELETED", ev.object
-        return None
+        return await watchstream.serve(self, request, info)
 
     # -- writes ----------------------------------------------------------------
     async def create(self, request: web.Request, info: RequestInfo, body: bytes) -> Reply:

@@ -111,10 +111,18 @@ class NamespaceLifecycle:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                try:
-                    await self.sync_all()
-                except Exception:
-                    logger.exception("namespace sync failed")
+                # A pass may take long (deleting a big namespace); stopping must not wait
+                # for it. An interrupted deletion resumes on the next start.
+                sync = asyncio.ensure_future(self.sync_all())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait([sync, stopper], return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not sync.done():
+                    sync.cancel()
+                    await asyncio.gather(sync, return_exceptions=True)
+                    return
+                if sync.exception() is not None:
+                    logger.error("namespace sync failed", exc_info=sync.exception())
                 waits = [
                     asyncio.ensure_future(self._wake.wait()),
                     asyncio.ensure_future(stop.wait()),

@@ -10,6 +10,7 @@ from benchmarks.guard import Verdict
 from benchmarks.model import STATUS_ERROR, STATUS_OK, STATUS_UNAVAILABLE, RunResult, Sample
 from benchmarks.model import ScenarioResult as Result
 from benchmarks.report import (
+    extra_rows,
     fmt_ms,
     fmt_value,
     not_run_rows,
@@ -180,3 +181,31 @@ def test_markdown_has_method_table_and_not_measured_section() -> None:
     results = text.split("## Results")[1].split("## Not measured")[0]
     assert results.count("\n| http-") == 3
     assert "proxy-userspace | what \\| it is | unavailable" in text
+
+
+def test_extra_rows_show_median_and_spread_of_component_figures_only() -> None:
+    samples = tuple(
+        Sample(value=v, extra={"watch_p99_ms": w}) for v, w in [(1.0, 3.0), (2.0, 9.0), (3.0, 4.0)]
+    )
+    component = Result(
+        name="apiserver",
+        family="apiserver",
+        what="api",
+        unit="creates/s",
+        anchor=None,
+        status=STATUS_OK,
+        samples=samples,
+        issue=2,
+    )
+    anchor = Result(
+        name="http-direct",
+        family="http",
+        what="nginx",
+        unit="rps",
+        anchor=None,
+        status=STATUS_OK,
+        samples=(Sample(value=1.0, extra={"bytes": 5.0}),),
+    )
+    rows = extra_rows([anchor, component])
+    assert rows[2:] == ["| apiserver | watch_p99_ms | 4.00 | 3.00\N{EN DASH}9.00 |"]
+    assert extra_rows([anchor]) == []

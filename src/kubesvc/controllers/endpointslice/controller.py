@@ -96,6 +96,7 @@ class EndpointSliceController(QueueController):
         )
         self.api = ctx.client
         self.recorder = ctx.recorder(EVENT_COMPONENT)
+        self.selector_matched: dict[str, bool] = {}
         self.max_per_slice = ctx.settings.endpoint_slice_max_endpoints
         self.tracker = EndpointSliceTracker()
         self.triggers = TriggerTimeTracker()
@@ -168,11 +169,32 @@ class EndpointSliceController(QueueController):
             return
         super().handle_error(key, exc)
 
+    async def _note_selector_matches(self, key: str, service: Obj, matched: bool) -> None:
+        """Tell the user, once per change, that a Service's selector selects no pods.
+
+        Kubernetes itself stays silent here and only shows ``Endpoints: <none>``; kubesvc
+        records an Event so that ``kubectl describe svc`` says why.
+        """
+        before = self.selector_matched.get(key)
+        self.selector_matched[key] = matched
+        if matched or before is False:
+            return
+        selector = ",".join(
+            f"{k}={v}" for k, v in sorted((service_selector(service) or {}).items())
+        )
+        await self.recorder.normal(
+            service,
+            "SelectorMatchesNoPods",
+            f"no pods in namespace {split_key(key)[0]} match the selector {selector}; "
+            "the Service has no endpoints until some do",
+        )
+
     async def sync(self, key: str) -> None:
         namespace, name = split_key(key)
         service = self.services.get(namespace, name)
         ours = self.slices.cache.by_index(SLICES_BY_SERVICE, key)
         if service is None:
+            self.selector_matched.pop(key, None)
             self.triggers.delete_service(key)
             await apply_plan(self.api, self.tracker, namespace, delete=ours)
             self.tracker.delete_service(key)
@@ -183,6 +205,7 @@ class EndpointSliceController(QueueController):
         if self.tracker.stale_slices(key, slices):
             raise StaleCache(f"EndpointSlice informer cache is out of date for {key}")
         pods = [p for p in pods_for_service(self.pods, service) if selects(service, p)]
+        await self._note_selector_matches(key, service, bool(pods))
         plan = reconcile(
             service,
             pods,
