@@ -25,9 +25,10 @@ class RunSettings:
     """Core for the load generator (wrk, dnsperf, iperf3 client)."""
     max_retries: int = 2
     """How often one measurement is repeated when the busy guard flags it."""
-    retry_budget_s: float = 120.0
+    retry_budget_s: float = 60.0
     """Total time the whole run may spend on repeats, so that a machine that stays busy cannot
-    push a full run past its 15-minute bound; after that, runs are flagged instead."""
+    push a full run past its 15-minute bound; after that, runs are flagged instead. A quiet
+    full run with the API server and controller scenarios takes about 13 minutes."""
     foreign_threshold: float = 0.05
     """Share of the watched cores' time other processes may use before a run counts as busy.
     Kernel threads and our own processes do not count; see guard.py."""

@@ -15,15 +15,13 @@ synced its caches. ``run_controllers`` is the same manager on its own
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
-
 from kubesvc.api import resources as res
+from kubesvc.api.errors import StatusError
 from kubesvc.apiserver.app import ApiServer, ApiServerSettings
 from kubesvc.client.factory import InformerFactory
 from kubesvc.client.kubeconfig import ClientConfig, load_config
@@ -60,6 +58,7 @@ class ServeSettings:
 
 
 CONTROLLER_FIELD_MANAGER = "kube-controller-manager"
+MANIFEST_FIELD_MANAGER = "kubesvc-up"
 
 
 class ApplyError(Exception):
@@ -82,7 +81,7 @@ async def serve(
         kc.chmod(0o600)
         paths.write_server_info(data_dir, {"server": server.url, "storage": url})
         if docs:
-            await apply_manifests(server.url, docs)
+            await apply_manifests(load_config(kc), docs)
         async with asyncio.TaskGroup() as tg:
             tg.create_task(server.lifecycle.run(stop))
             if settings.controllers is not None:
@@ -124,13 +123,14 @@ async def run_controllers(
                     ready.set()
 
 
-async def apply_manifests(base_url: str, docs: list[manifests.Manifest]) -> None:
-    async with aiohttp.ClientSession() as session:
+async def apply_manifests(config: ClientConfig, docs: list[manifests.Manifest]) -> None:
+    """Server-side apply every manifest, in order, as field manager ``kubesvc-up``."""
+    async with ApiClient(config, field_manager=MANIFEST_FIELD_MANAGER) as client:
         for m in docs:
-            await apply_one(session, base_url, m)
+            await apply_one(client, m)
 
 
-async def apply_one(session: aiohttp.ClientSession, base_url: str, m: manifests.Manifest) -> None:
+async def apply_one(client: ApiClient, m: manifests.Manifest) -> None:
     doc = m.doc
     api_version, kind = str(doc.get("apiVersion")), str(doc.get("kind"))
     r = res.for_kind(api_version, kind)
@@ -138,24 +138,17 @@ async def apply_one(session: aiohttp.ClientSession, base_url: str, m: manifests.
         hint = LEGACY_API_VERSIONS.get((api_version, kind))
         msg = f'{m.source}: no matches for kind "{kind}" in version "{api_version}"'
         if hint:
-            msg += f" (use apiVersion: {hint}; `kubesvc convert` rewrites old manifests)"
+            msg += f" ({kind} moved to apiVersion {hint})"
         raise ApplyError(msg)
     meta = doc.get("metadata") or {}
     name = meta.get("name")
     if not name:
         raise ApplyError(f"{m.source}: {kind} has no metadata.name")
-    namespace = meta.get("namespace") or "default"
-    path = r.url_path(namespace if r.namespaced else "", name)
-    async with session.patch(
-        base_url + path,
-        params={"fieldManager": "kubesvc-up", "force": "true", "fieldValidation": "Strict"},
-        data=json.dumps(doc),
-        headers={"Content-Type": "application/apply-patch+yaml"},
-    ) as resp:
-        if resp.status >= 400:
-            body = await resp.json(content_type=None)
-            raise ApplyError(
-                f"Error from server ({body.get('reason', resp.status)}): error when applying "
-                f'"{m.source}": {body.get("message", "")}'
-            )
+    namespace = str(meta.get("namespace") or "default") if r.namespaced else ""
+    try:
+        await client.apply(r, doc, namespace=namespace, force=True)
+    except StatusError as exc:
+        raise ApplyError(
+            f'Error from server ({exc.reason}): error when applying "{m.source}": {exc.message}'
+        ) from exc
     logger.info("applied manifest kind=%s name=%s", kind, name)
