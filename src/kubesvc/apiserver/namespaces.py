@@ -194,6 +194,9 @@ class NamespaceLifecycle:
                     continue
                 if not removed:
                     remaining += 1
+                # The sqlite backend never suspends: let requests (and a stop) in between
+                # deletions, or a big namespace would hold the event loop for seconds.
+                await asyncio.sleep(0)
             del plural
         if remaining:
             # Objects with finalizers are still going; the next pass checks again.
