@@ -66,7 +66,7 @@ from kubesvc.controllers.endpointslice.reconciler import (
     recycle,
 )
 from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker, slice_service_key
-from kubesvc.controllers.endpointslice.writes import CacheWaits, StaleCache, apply_plan
+from kubesvc.controllers.endpointslice.writes import CacheWaits, SliceEvents, StaleCache, apply_plan
 
 Obj = dict[str, Any]
 GroupKey = tuple[str, PortKey]
@@ -311,8 +311,11 @@ class EndpointSliceMirroringController(QueueController):
             on_update=lambda old, new: self._endpoints_changed(new, old),
             on_delete=self._endpoints_changed,
         )
+        slice_events = SliceEvents(self.tracker, self.cache_waits, self.enqueue_key)
         self.slices.add_handlers(
-            on_add=self._slice_added, on_update=self._slice_updated, on_delete=self._slice_deleted
+            on_add=slice_events.added,
+            on_update=slice_events.updated,
+            on_delete=slice_events.deleted,
         )
 
     # -- handlers (enqueue only) ---------------------------------------------------------
@@ -323,29 +326,6 @@ class EndpointSliceMirroringController(QueueController):
     def _endpoints_changed(self, endpoints: Obj, old: Obj | None = None) -> None:
         if should_mirror(endpoints) or (old is not None and should_mirror(old)):
             self.enqueue(endpoints)
-
-    def _enqueue_slice(self, slice_: Obj) -> None:
-        key = slice_service_key(slice_)
-        if key:
-            self.enqueue_key(key)
-
-    def _slice_added(self, slice_: Obj) -> None:
-        self.cache_waits.news(slice_service_key(slice_))
-        if self.tracker.should_sync(slice_):
-            self._enqueue_slice(slice_)
-
-    def _slice_updated(self, old: Obj, new: Obj) -> None:
-        self.cache_waits.news(slice_service_key(new))
-        if slice_service_key(old) != slice_service_key(new):
-            self._enqueue_slice(old)
-            self._enqueue_slice(new)
-        elif self.tracker.should_sync(new):
-            self._enqueue_slice(new)
-
-    def _slice_deleted(self, slice_: Obj) -> None:
-        self.cache_waits.news(slice_service_key(slice_))
-        if not (self.tracker.has(slice_) and self.tracker.handle_deletion(slice_)):
-            self._enqueue_slice(slice_)
 
     # -- sync --------------------------------------------------------------------------
     def handle_error(self, key: str, exc: Exception) -> None:

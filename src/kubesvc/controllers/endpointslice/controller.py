@@ -63,7 +63,7 @@ from kubesvc.controllers.endpointslice.reconciler import (
 )
 from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker, slice_service_key
 from kubesvc.controllers.endpointslice.triggertime import TriggerTimeTracker
-from kubesvc.controllers.endpointslice.writes import CacheWaits, StaleCache, apply_plan
+from kubesvc.controllers.endpointslice.writes import CacheWaits, SliceEvents, StaleCache, apply_plan
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +114,11 @@ class EndpointSliceController(QueueController):
         self.pods.add_handlers(
             on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_added
         )
+        slice_events = SliceEvents(self.tracker, self.cache_waits, self.enqueue_key)
         self.slices.add_handlers(
-            on_add=self._slice_added, on_update=self._slice_updated, on_delete=self._slice_deleted
+            on_add=slice_events.added,
+            on_update=slice_events.updated,
+            on_delete=slice_events.deleted,
         )
         self.nodes.add_handlers(on_add=self._node_added)
 
@@ -129,30 +132,6 @@ class EndpointSliceController(QueueController):
         candidates.update((key_of(s), s) for s in services_for_pod(self.services, new))
         for key in services_to_update(candidates.values(), old, new):
             self.enqueue_key(key)
-
-    def _enqueue_slice_service(self, slice_: Obj) -> None:
-        key = slice_service_key(slice_)
-        if key:
-            self.enqueue_key(key)
-
-    def _slice_added(self, slice_: Obj) -> None:
-        self.cache_waits.news(slice_service_key(slice_))
-        if self.tracker.should_sync(slice_):
-            self._enqueue_slice_service(slice_)
-
-    def _slice_updated(self, old: Obj, new: Obj) -> None:
-        self.cache_waits.news(slice_service_key(new))
-        if slice_service_key(old) != slice_service_key(new):
-            self._enqueue_slice_service(old)
-            self._enqueue_slice_service(new)
-        elif self.tracker.should_sync(new):
-            self._enqueue_slice_service(new)
-
-    def _slice_deleted(self, slice_: Obj) -> None:
-        self.cache_waits.news(slice_service_key(slice_))
-        expected = self.tracker.has(slice_) and self.tracker.handle_deletion(slice_)
-        if not expected:
-            self._enqueue_slice_service(slice_)
 
     def _node_added(self, node: Obj) -> None:
         for key in sorted(self.waiting_for_node.pop(str(meta(node).get("name") or ""), set())):

@@ -22,7 +22,7 @@ from typing import Any
 from kubesvc.api.errors import Forbidden, NotFound, StatusError
 from kubesvc.client.rest import ApiClient, resolve
 from kubesvc.controllers.endpointslice.pods import meta
-from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker
+from kubesvc.controllers.endpointslice.tracker import EndpointSliceTracker, slice_service_key
 
 Obj = dict[str, Any]
 
@@ -88,3 +88,45 @@ async def apply_plan(
         except NotFound:
             pass
         tracker.expect_deletion(s)
+
+
+class SliceEvents:
+    """Informer handlers for the slices a controller writes (only enqueue the owner's key).
+
+    Shared by the EndpointSlice and the mirroring controller: a slice event tells the cache
+    waits that news arrived, and enqueues its Service unless the tracker says the event is
+    the echo of our own write.
+    """
+
+    def __init__(
+        self,
+        tracker: EndpointSliceTracker,
+        cache_waits: CacheWaits,
+        enqueue_key: Callable[[str], None],
+    ) -> None:
+        self.tracker = tracker
+        self.cache_waits = cache_waits
+        self._enqueue_key = enqueue_key
+
+    def _enqueue(self, slice_: Obj) -> None:
+        key = slice_service_key(slice_)
+        if key:
+            self._enqueue_key(key)
+
+    def added(self, slice_: Obj) -> None:
+        self.cache_waits.news(slice_service_key(slice_))
+        if self.tracker.should_sync(slice_):
+            self._enqueue(slice_)
+
+    def updated(self, old: Obj, new: Obj) -> None:
+        self.cache_waits.news(slice_service_key(new))
+        if slice_service_key(old) != slice_service_key(new):
+            self._enqueue(old)
+            self._enqueue(new)
+        elif self.tracker.should_sync(new):
+            self._enqueue(new)
+
+    def deleted(self, slice_: Obj) -> None:
+        self.cache_waits.news(slice_service_key(slice_))
+        if not (self.tracker.has(slice_) and self.tracker.handle_deletion(slice_)):
+            self._enqueue(slice_)
