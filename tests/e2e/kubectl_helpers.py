@@ -10,8 +10,7 @@
 * ``namespaced_kubectl`` creates a namespace for one test and deletes it
   afterwards without waiting.
 
-The session server's output pipe is drained here (``drain_server_output``) so a
-chatty server can never block on a full pipe while kubectl waits for it.
+The server's output pipe is drained by ``tests.conftest.start_server`` itself.
 """
 
 from __future__ import annotations
@@ -41,27 +40,6 @@ requires_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on
 
 COMMAND_TIMEOUT = 30.0
 EVENT_TIMEOUT = 10.0
-
-_drained: set[int] = set()
-_drain_lock = threading.Lock()
-
-
-def drain_server_output(proc: subprocess.Popen[str]) -> None:
-    """Read the server's stdout in a daemon thread (once per process)."""
-    with _drain_lock:
-        if proc.pid in _drained or proc.stdout is None:
-            return
-        _drained.add(proc.pid)
-    stream = proc.stdout
-
-    def pump() -> None:
-        try:
-            for _ in stream:
-                pass
-        except (ValueError, OSError):
-            pass  # closed by the session teardown
-
-    threading.Thread(target=pump, name="kubesvc-server-output", daemon=True).start()
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,14 @@ AlreadyExists, and a missing namespace.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import ApiProcess
 from tests.e2e.kubectl_helpers import (
     Kubectl,
     configmap,
     deployment,
-    drain_server_output,
     ingress,
-    namespaced_kubectl,
     pod,
     requires_kubectl,
     service,
@@ -35,15 +30,6 @@ pytestmark = [pytest.mark.e2e, requires_kubectl]
 KINDS_TO_WATCH = "services,pods,configmaps,deployments,ingresses,endpoints"
 
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-def k(api_process: ApiProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kubectl]:
-    drain_server_output(api_process.proc)
-    with namespaced_kubectl(
-        api_process.kubeconfig, tmp_path, request.node.name, api_process.url
-    ) as kubectl:
-        yield kubectl
 
 
 def stored(k: Kubectl) -> list[tuple[str, str, str]]:

@@ -22,7 +22,6 @@ from tests.conftest import ApiProcess
 from tests.e2e.kubectl_helpers import (
     Kubectl,
     configmap,
-    drain_server_output,
     namespaced_kubectl,
     requires_kubectl,
     service,
@@ -37,7 +36,6 @@ pytestmark = [pytest.mark.e2e, requires_kubectl]
 @pytest.fixture
 def k(api_process: ApiProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kubectl]:
     """kubectl in a fresh namespace of the test's own."""
-    drain_server_output(api_process.proc)
     with namespaced_kubectl(
         api_process.kubeconfig, tmp_path, request.node.name, api_process.url
     ) as kubectl:
@@ -56,7 +54,6 @@ def five(api_process: ApiProcess, tmp_path_factory: pytest.TempPathFactory) -> I
     (Pod), web-config (ConfigMap), web (Deployment) and web (Ingress); the Services api
     (app=web, tier=backend), db (app=db) and unlabelled; and an Endpoints, ReplicaSet,
     ReplicationController, DaemonSet and Event labelled app=extra."""
-    drain_server_output(api_process.proc)
     workdir = tmp_path_factory.mktemp("kubectl-read")
     with namespaced_kubectl(
         api_process.kubeconfig, workdir, "read-shared", api_process.url

@@ -17,7 +17,6 @@ import pytest
 from tests.conftest import ApiProcess, start_server, stop_server
 from tests.e2e.kubectl_helpers import (
     Kubectl,
-    drain_server_output,
     namespaced_kubectl,
     requires_kubectl,
     squeeze,
@@ -33,7 +32,6 @@ IMAGE = "registry.example/web"
 @pytest.fixture(scope="module")
 def up_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
     server = start_server(tmp_path_factory.mktemp("kubesvc-rollout"), command="up")
-    drain_server_output(server.proc)
     yield server
     stop_server(server.proc)
 

@@ -7,19 +7,14 @@ made once the initial rows are printed is never lost; every wait has a deadline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import ApiProcess
 from tests.e2e.kubectl_helpers import (
     Kubectl,
     configmap,
     deployment,
-    drain_server_output,
     ingress,
-    namespaced_kubectl,
     pod,
     requires_kubectl,
     service,
@@ -27,15 +22,6 @@ from tests.e2e.kubectl_helpers import (
 )
 
 pytestmark = [pytest.mark.e2e, requires_kubectl]
-
-
-@pytest.fixture
-def k(api_process: ApiProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kubectl]:
-    drain_server_output(api_process.proc)
-    with namespaced_kubectl(
-        api_process.kubeconfig, tmp_path, request.node.name, api_process.url
-    ) as kubectl:
-        yield kubectl
 
 
 KINDS = [

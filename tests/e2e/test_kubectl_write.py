@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,8 @@ from tests.e2e.kubectl_helpers import (
     Waiter,
     configmap,
     deployment,
-    drain_server_output,
     ingress,
     namespace_name,
-    namespaced_kubectl,
     pod,
     requires_kubectl,
     service,
@@ -37,15 +35,6 @@ pytestmark = [pytest.mark.e2e, requires_kubectl]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-def k(api_process: ApiProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kubectl]:
-    drain_server_output(api_process.proc)
-    with namespaced_kubectl(
-        api_process.kubeconfig, tmp_path, request.node.name, api_process.url
-    ) as kubectl:
-        yield kubectl
 
 
 def _set_target_port(o: Obj) -> None:
