@@ -38,6 +38,9 @@ def start_server(
     """Start ``kubesvc server`` (or ``command``: ``up`` runs the controllers too) and wait for
     its ready line (at most 30 s)."""
     args = [sys.executable, "-m", "kubesvc", command, "--port", "0", "--data-dir", str(data_dir)]
+    if command == "up" and not {"--network-mode", "--disable-agent"} & set(extra):
+        # the node agent on the machine itself: loopback mode, never a bridge on the host
+        args += ["--network-mode", "loopback"]
     if storage:
         args += ["--storage", storage]
     proc = subprocess.Popen(

@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,16 +56,22 @@ class Result:
 class Kubectl:
     """kubectl bound to one kubeconfig, cache directory, namespace and working directory."""
 
-    def __init__(self, kubeconfig: Path, workdir: Path, namespace: str) -> None:
+    def __init__(
+        self, kubeconfig: Path, workdir: Path, namespace: str, prefix: tuple[str, ...] = ()
+    ) -> None:
+        """``prefix`` runs kubectl through another command (``nsenter --net=...`` for a
+        cluster inside a network namespace)."""
         assert KUBECTL is not None
         self.kubeconfig = kubeconfig
         self.workdir = workdir
         self.cache_dir = workdir / ".kube-cache"
         self.namespace = namespace
+        self.prefix = prefix
 
     def argv(self, args: tuple[str, ...], namespaced: bool = True) -> list[str]:
         assert KUBECTL is not None
-        base = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir)]
+        base = [*self.prefix, KUBECTL, "--kubeconfig", str(self.kubeconfig)]
+        base += ["--cache-dir", str(self.cache_dir)]
         if namespaced and self.namespace:
             base += ["--namespace", self.namespace]
         return base + list(args)
@@ -131,6 +137,20 @@ class Kubectl:
             cwd=self.workdir,
             env=_env(),
         )
+
+
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def _env() -> dict[str, str]:

@@ -31,7 +31,9 @@ IMAGE = "registry.example/web"
 
 @pytest.fixture(scope="module")
 def up_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
-    server = start_server(tmp_path_factory.mktemp("kubesvc-rollout"), command="up")
+    server = start_server(
+        tmp_path_factory.mktemp("kubesvc-rollout"), "--disable-agent", command="up"
+    )
     yield server
     stop_server(server.proc)
 

@@ -76,7 +76,7 @@ subsets:
 
 @pytest.fixture(scope="module")
 def up_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
-    server = start_server(tmp_path_factory.mktemp("kubesvc-up"), command="up")
+    server = start_server(tmp_path_factory.mktemp("kubesvc-up"), "--disable-agent", command="up")
     yield server
     stop_server(server.proc)
 

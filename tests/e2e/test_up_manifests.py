@@ -77,7 +77,7 @@ def test_up_refuses_bad_manifests_with_one_clear_line(
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     args = [sys.executable, "-m", "kubesvc", "up", "--port", "0", "--storage", "memory://"]
-    args += ["--data-dir", str(tmp_path / "data"), "-f", str(path)]
+    args += ["--data-dir", str(tmp_path / "data"), "-f", str(path), "--network-mode", "loopback"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert expected in done.stderr

@@ -3,6 +3,9 @@
 ``running(api, names)`` runs a ``ControllerManager`` with the named
 controllers against the in-process API server; nodes and pod readiness are
 set through the API as a node agent would (there is none in these tests).
+Deleting a pod bound to a node only marks it (graceful deletion); with
+``node_agent`` (the default) ``finishing_terminating_pods`` removes such pods
+with grace 0 at once, as a node agent does once their containers stopped.
 Every wait is bounded polling of the API, never a fixed sleep.
 """
 
@@ -16,6 +19,7 @@ from typing import Any, TypeVar
 from tests.integration.conftest import Api
 
 from kubesvc.api import errors
+from kubesvc.client.errors import ClientError
 from kubesvc.client.factory import InformerFactory
 from kubesvc.client.kubeconfig import ClientConfig
 from kubesvc.client.reflector import InformerSettings
@@ -38,7 +42,9 @@ CONFIGMAPS = resolve(("v1", "ConfigMap"))
 
 
 @contextlib.asynccontextmanager
-async def running(api: Api, names: list[str]) -> AsyncIterator[ApiClient]:
+async def running(
+    api: Api, names: list[str], *, node_agent: bool = True
+) -> AsyncIterator[ApiClient]:
     """The named controllers running against ``api``; yields a client for the test."""
     client = ApiClient(ClientConfig(api.base), field_manager="kubesvc-controller-manager")
     settings = InformerSettings(backoff=BackoffPolicy(initial=0.01, cap=0.05))
@@ -49,11 +55,46 @@ async def running(api: Api, names: list[str]) -> AsyncIterator[ApiClient]:
     task = asyncio.create_task(manager.run(stop))
     try:
         await asyncio.wait_for(manager.ready.wait(), 10)
-        yield client
+        if node_agent:
+            async with finishing_terminating_pods(client):
+                yield client
+        else:
+            yield client
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def finishing_terminating_pods(client: ApiClient) -> AsyncIterator[None]:
+    """While inside, every pod marked for deletion on a node is removed (grace 0)."""
+
+    async def finish() -> None:
+        while True:
+            try:
+                async for _, pod in client.watch(PODS):
+                    meta = pod["metadata"]
+                    if not meta.get("deletionTimestamp") or not pod["spec"].get("nodeName"):
+                        continue
+                    with contextlib.suppress(errors.NotFound, errors.Conflict):
+                        await client.delete(
+                            PODS,
+                            meta["namespace"],
+                            meta["name"],
+                            grace_period_seconds=0,
+                            uid=meta["uid"],
+                        )
+            except (errors.StatusError, ClientError):
+                await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(finish())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def eventually(

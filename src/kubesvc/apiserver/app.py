@@ -24,7 +24,7 @@ from aiohttp import web
 from kubesvc.api import errors
 from kubesvc.api import resources as res
 from kubesvc.api.jsonenc import dumps
-from kubesvc.apiserver import discovery, openapi, openapi_v2
+from kubesvc.apiserver import discovery, openapi, openapi_v2, podlogs
 from kubesvc.apiserver import negotiation as neg
 from kubesvc.apiserver.allocators import (
     DEFAULT_NODE_PORT_RANGE,
@@ -215,6 +215,8 @@ class ApiServer:
         verb = info.verb
         if verb == "watch":
             return await self._watch(request, info, h)
+        if verb == "get" and info.subresource == "log":
+            return await self._log(request, info)
         body = b""
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             if (
@@ -270,6 +272,17 @@ class ApiServer:
         self._watches.add(task)
         try:
             return await h.watch(request, info)
+        finally:
+            self._watches.discard(task)
+
+    async def _log(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
+        """``pods/log``, proxied to the node agent; ``stop()`` ends it like a watch."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._watches.add(task)
+        try:
+            pods, nodes = self.stores[("", "pods")], self.stores[("", "nodes")]
+            return await podlogs.serve(request, info, pods, nodes)
         finally:
             self._watches.discard(task)
 

@@ -536,6 +536,7 @@ class ResourceHandlers:
             precondition_rv=str(pre.get("resourceVersion") or ""),
             dry_run=_dry_run(request.query) or opts.get("dryRun") == ["All"],
             propagation=str(opts.get("propagationPolicy") or ""),
+            grace_period=opts.get("gracePeriodSeconds"),
         )
         if removed and not self.store.strategy.return_deleted_object:
             details: Obj = {
@@ -570,6 +571,16 @@ class ResourceHandlers:
         q = request.query
         if q.get("propagationPolicy"):
             opts["propagationPolicy"] = q["propagationPolicy"]
+        if q.get("gracePeriodSeconds") and opts.get("gracePeriodSeconds") is None:
+            opts["gracePeriodSeconds"] = q["gracePeriodSeconds"]
+        grace = opts.get("gracePeriodSeconds")
+        if grace is not None:
+            try:
+                opts["gracePeriodSeconds"] = int(grace)
+            except (TypeError, ValueError):
+                raise errors.BadRequest(
+                    f"invalid gracePeriodSeconds {grace!r}: must be an integer"
+                ) from None
         policy = opts.get("propagationPolicy")
         if policy not in (None, "", "Orphan", "Background", "Foreground"):
             raise errors.Invalid(
@@ -594,7 +605,10 @@ class ResourceHandlers:
             meta = obj["metadata"]
             try:
                 gone, _ = await self.store.delete(
-                    meta.get("namespace", ""), meta["name"], dry_run=dry
+                    meta.get("namespace", ""),
+                    meta["name"],
+                    dry_run=dry,
+                    grace_period=opts.get("gracePeriodSeconds"),
                 )
             except errors.NotFound:
                 continue

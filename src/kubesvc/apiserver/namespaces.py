@@ -12,7 +12,9 @@ keeps the part the API needs from its first second in the server itself:
   ``kubernetes`` finalizer removed, which removes it.
 
 The loop is driven by a watch on namespaces plus a periodic resync, so a
-restart in the middle of a deletion finishes it.
+restart in the middle of a deletion finishes it; while a namespace waits for
+objects that are going (finalizers, pods in their grace period until their node
+agent removes them) it looks again every ``TERMINATING_RECHECK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 UNDELETABLE = frozenset({"default", "kube-system", "kube-public"})
 RESYNC_SECONDS = 5.0
 ACTIVE_CACHE_SECONDS = 1.0
-TERMINATING_RECHECK_SECONDS = 0.2
+TERMINATING_RECHECK_SECONDS = 1.0
+"""While a namespace is terminating (pods in their grace period), look again this often."""
 
 Obj = dict[str, Any]
 
@@ -128,7 +131,9 @@ class NamespaceLifecycle:
                     asyncio.ensure_future(stop.wait()),
                 ]
                 await asyncio.wait(
-                    waits, timeout=RESYNC_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                    waits,
+                    timeout=TERMINATING_RECHECK_SECONDS if self._terminating else RESYNC_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
                 for w in waits:
                     w.cancel()

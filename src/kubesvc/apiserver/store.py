@@ -13,7 +13,14 @@ Rules it keeps (besides storing objects as Go would: ``api.omitempty``):
 2. ``update``/``patch`` with a ``resourceVersion`` in the body is a precondition;
    without one an update is retried on concurrent writes (unconditional update).
 3. An object with finalizers is not removed by DELETE: it gets a
-   ``deletionTimestamp``; the update that removes its last finalizer removes it.
+   ``deletionTimestamp``; the update that removes its last finalizer removes it
+   once its grace period is 0 (upstream ``ShouldDeleteDuringUpdate``).
+4. Graceful deletion (pods on a node): DELETE sets ``deletionTimestamp = now +
+   grace`` and ``deletionGracePeriodSeconds`` (the strategy's
+   ``before_delete`` decides) and keeps the object; watchers see MODIFIED. A
+   later DELETE may only shorten the grace period; one with grace 0 removes it
+   (DELETED). Upstream first writes the grace-0 mark and then deletes; kubesvc
+   deletes at once (the mark would only be an extra MODIFIED event).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from kubesvc.api import errors, omitempty, schema
 from kubesvc.api.errors import FieldError, StatusError
 from kubesvc.api.patch.jsonvalue import deep_copy
 from kubesvc.api.resources import Resource
-from kubesvc.apiserver.strategy import Finish, Strategy, finish_nothing
+from kubesvc.apiserver.strategy import Finish, Strategy, before_delete, finish_nothing
 from kubesvc.storage import interface as st
 
 Obj = dict[str, Any]
@@ -404,7 +411,7 @@ class ObjectStore:
                 if dry_run:
                     return desired, False
                 try:
-                    if _finished_deleting(desired):
+                    if _finished_deleting(desired, current):
                         deleted = await self.backend.delete(key, expected_revision=kv.mod_revision)
                         desired["metadata"]["resourceVersion"] = str(deleted.mod_revision)
                         stored = True
@@ -446,8 +453,13 @@ class ObjectStore:
         precondition_rv: str = "",
         dry_run: bool = False,
         propagation: str = "",
+        grace_period: int | None = None,
     ) -> tuple[Obj, bool]:
-        """DELETE: returns (object, removed_now)."""
+        """DELETE: returns (object, removed_now).
+
+        ``grace_period`` is DeleteOptions.gracePeriodSeconds (None: the kind's
+        default); it matters only for kinds with graceful deletion (pods).
+        """
         key = self.resource.key(namespace, name)
         for _ in range(_UPDATE_RETRIES):
             kv = await self.backend.get(key)
@@ -471,29 +483,39 @@ class ObjectStore:
                     f"ResourceVersion in object meta: {meta.get('resourceVersion', '')}",
                     self.resource.group,
                 )
+            now = self.clock()
+            decision = before_delete(
+                current, grace_period, self.strategy.check_graceful_delete, now
+            )
+            if decision.pending:
+                # Terminating already, and not sooner: finalizers stay as they are too.
+                return current, False
+            marked = deep_copy(current)
+            marked_meta = marked["metadata"]
             old_finalizers = list(meta.get("finalizers") or [])
             new_finalizers = deletion_finalizers(self.resource, old_finalizers, propagation)
             if new_finalizers != old_finalizers:
-                current = deep_copy(current)
                 if new_finalizers:
-                    current["metadata"]["finalizers"] = new_finalizers
+                    marked_meta["finalizers"] = new_finalizers
                 else:
-                    current["metadata"].pop("finalizers", None)
-            if self._pending_finalizers(current):
-                if meta.get("deletionTimestamp") and new_finalizers == old_finalizers:
-                    return current, False
-                marked = deep_copy(current)
-                if not meta.get("deletionTimestamp"):
-                    marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
-                    marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+                    marked_meta.pop("finalizers", None)
+            if decision.graceful and decision.deletion_timestamp is not None:
+                if not meta.get("deletionTimestamp") and int(meta.get("generation") or 0) > 0:
+                    marked_meta["generation"] = int(meta["generation"]) + 1
+                marked_meta["deletionTimestamp"] = timestamp(decision.deletion_timestamp)
+                marked_meta["deletionGracePeriodSeconds"] = decision.grace
+            if self._pending_finalizers(marked) or decision.grace > 0:
+                if not marked_meta.get("deletionTimestamp"):
+                    marked_meta["deletionTimestamp"] = timestamp(now)
+                    marked_meta.setdefault("deletionGracePeriodSeconds", 0)
                     self._on_mark_deleted(marked)
-                if dry_run:
+                if _same(marked, current) or dry_run:
                     return marked, False
                 try:
                     new_kv = await self.backend.update(key, self.encode(marked), kv.mod_revision)
                 except (st.Conflict, st.KeyNotFound):
                     continue
-                marked["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
+                marked_meta["resourceVersion"] = str(new_kv.mod_revision)
                 return marked, False
             if dry_run:
                 return current, True
@@ -638,8 +660,15 @@ def _same(a: Obj, b: Obj) -> bool:
     return a == b
 
 
-def _finished_deleting(obj: Obj) -> bool:
-    meta = obj.get("metadata") or {}
-    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+def _finished_deleting(new: Obj, old: Obj) -> bool:
+    """An update removes the object (upstream ``ShouldDeleteDuringUpdate``): it was
+    being deleted with no grace left (0 or unset) and the new state has no
+    finalizers (nor, for a Namespace, spec finalizers). A pod in its grace
+    period is kept, whatever the update: the node agent removes it."""
+    old_meta = old.get("metadata") or {}
+    new_meta = new.get("metadata") or {}
+    if not old_meta.get("deletionTimestamp") or new_meta.get("finalizers"):
         return False
-    return not (obj.get("kind") == "Namespace" and (obj.get("spec") or {}).get("finalizers"))
+    if old_meta.get("deletionGracePeriodSeconds"):
+        return False
+    return not (new.get("kind") == "Namespace" and (new.get("spec") or {}).get("finalizers"))

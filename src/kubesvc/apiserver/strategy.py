@@ -18,6 +18,13 @@ allocate and return a ``Finish`` callback that the store calls exactly once,
 with True once the write is stored (commit) and False otherwise (give back).
 ``after_delete(obj)`` runs once an object is really gone.
 
+DELETE asks ``check_graceful_delete(obj, requested)`` for the object's grace
+period (None for kinds that are removed at once; pods answer one). The pure
+``before_delete`` turns that, the request's ``gracePeriodSeconds`` and what the
+object already carries into a ``DeleteDecision`` (upstream ``rest.BeforeDelete``):
+mark it with ``deletionTimestamp = now + grace``, shorten a pending grace
+period (never lengthen it), or leave a pending one alone.
+
 A kind with its own rules subclasses ``Strategy`` (services, pods, namespaces ...);
 the rest use the default one built from the resource table.
 """
@@ -26,6 +33,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kubesvc.api import defaults
@@ -130,6 +139,13 @@ class Strategy:
     def after_delete(self, obj: Obj) -> None:
         """The object is gone from storage (give back what it held); default: nothing."""
 
+    def check_graceful_delete(self, obj: Obj, requested: int | None) -> int | None:
+        """The grace period (seconds) a DELETE with ``requested`` gives ``obj``.
+
+        None: the kind has no graceful deletion, it is removed at once (the default).
+        """
+        return None
+
     # -- status --------------------------------------------------------------
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
         status = new.get("status")
@@ -182,6 +198,95 @@ class Strategy:
         return {}
 
 
+# -- graceful deletion -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteDecision:
+    """What a DELETE does before finalizers are looked at (upstream ``rest.BeforeDelete``).
+
+    ``graceful``: write ``deletionTimestamp``/``deletionGracePeriodSeconds`` below;
+    the object stays while ``grace`` > 0 (the node agent removes it with grace 0).
+    ``pending``: the object is already terminating and the request does not
+    shorten it: answer the object, change nothing (not even finalizers).
+    Neither: remove it now (unless finalizers hold it).
+    """
+
+    graceful: bool = False
+    pending: bool = False
+    deletion_timestamp: datetime | None = None
+    grace: int = 0
+
+
+REMOVE_NOW = DeleteDecision()
+PENDING = DeleteDecision(pending=True)
+
+
+def before_delete(
+    obj: Obj,
+    requested: int | None,
+    check: Callable[[Obj, int | None], int | None],
+    now: datetime,
+) -> DeleteDecision:
+    """Decide a DELETE of ``obj`` asking for ``requested`` seconds of grace (None: default).
+
+    1. A negative request counts as 1 s (so does a negative stored grace period).
+    2. ``check`` (the strategy's ``check_graceful_delete``) answers None: the
+       kind is removed at once.
+    3. Already terminating with grace 0 (or none): remove at once; this also
+       finishes a two-step delete that stopped after its first write.
+    4. Already terminating with grace G: only a shorter request changes it; the
+       new ``deletionTimestamp`` is the old one moved back by the difference
+       (it stays anchored to the first DELETE, not to now). Else pending.
+    5. Not terminating: ``deletionTimestamp = now + grace``, grace from ``check``.
+    """
+    if requested is not None and requested < 0:
+        requested = 1
+    period = check(obj, requested)
+    if period is None:
+        return REMOVE_NOW
+    meta = obj.get("metadata") or {}
+    stamp = meta.get("deletionTimestamp")
+    if stamp:
+        current = meta.get("deletionGracePeriodSeconds")
+        if isinstance(current, int) and current < 0:
+            current = 1
+        if not isinstance(current, int) or current == 0:
+            return REMOVE_NOW
+        if requested is None or requested >= current:
+            return PENDING
+        moved = parse_timestamp(str(stamp)) + timedelta(seconds=requested - current)
+        return DeleteDecision(graceful=True, deletion_timestamp=moved, grace=requested)
+    return DeleteDecision(
+        graceful=True, deletion_timestamp=now + timedelta(seconds=period), grace=period
+    )
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An RFC 3339 time as stored in ``metadata`` (``2024-01-01T00:00:00Z``)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def pod_grace_period(pod: Obj, requested: int | None) -> int:
+    """A pod's grace period for a DELETE (upstream pod strategy ``CheckGracefulDelete``).
+
+    The request's value, else ``spec.terminationGracePeriodSeconds`` (0 when
+    unset); 0 for a pod no node runs (unscheduled) or that has finished
+    (Succeeded/Failed), since nothing needs to stop; a negative value counts as 1.
+    """
+    spec = pod.get("spec") or {}
+    if requested is not None:
+        period = requested
+    else:
+        configured = spec.get("terminationGracePeriodSeconds")
+        period = configured if isinstance(configured, int) else 0
+    if not spec.get("nodeName"):
+        period = 0
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        period = 0
+    return 1 if period < 0 else period
+
+
 def _spec_of(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "kind", "apiVersion")}
 
@@ -223,6 +328,9 @@ class PodStrategy(Strategy):
         errs = super().validate(obj)
         errs += validate_pod_spec(obj.get("spec"), "spec")
         return errs
+
+    def check_graceful_delete(self, obj: Obj, requested: int | None) -> int | None:
+        return pod_grace_period(obj, requested)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         errs = super().validate_update(new, old)

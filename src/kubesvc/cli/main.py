@@ -1,4 +1,4 @@
-"""The ``kubesvc`` command: ``up``, ``server``, ``controllers`` and ``kubeconfig``.
+"""The ``kubesvc`` command: ``up``, ``server``, ``controllers``, ``node`` and ``kubeconfig``.
 
 Flags are declared here and nowhere else; each subcommand turns them into a
 settings dataclass and hands it to ``kubesvc.runtime``. Errors a user can fix
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -26,7 +27,15 @@ from kubesvc.client.kubeconfig import load_config
 from kubesvc.controllers import registry as controller_registry
 from kubesvc.controllers.context import ControllerSettings
 from kubesvc.controllers.loadbalancer_pool import Pool
+from kubesvc.node.settings import LOOPBACK, NETNS, NodeSettings
 from kubesvc.runtime import kubeconfig, manifests, paths
+from kubesvc.runtime.node import (
+    cleanup_node,
+    default_network_mode,
+    default_node_name,
+    node_state_dir,
+    run_node,
+)
 from kubesvc.runtime.up import ApplyError, ServeSettings, run_controllers, serve
 
 
@@ -74,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--storage", default="", help="storage URL (default: sqlite in --data-dir)")
     _lb_pool_flag(up)
+    up.add_argument(
+        "--disable-agent",
+        action="store_true",
+        help="run no node agent: pods are scheduled nowhere and never run (as k3s's flag)",
+    )
+    _node_flags(up)
+
+    node = sub.add_parser("node", help="run a node agent alone, against any API server")
+    node.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        help="kubeconfig of the API server (default: $KUBECONFIG, ~/.kube/config, in-cluster)",
+    )
+    node.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the agent keeps pods' files (default: per-user data directory)",
+    )
+    node.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="stop every pod process and remove namespaces, veths, the bridge, rules and "
+        "cgroups this node made, then exit",
+    )
+    _node_flags(node)
 
     server = sub.add_parser("server", help="run the API server alone")
     common(server)
@@ -136,6 +172,47 @@ def _lb_pool_flag(sp: argparse.ArgumentParser) -> None:
     )
 
 
+def _node_flags(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--node-name", default="", help="name of this node (default: the host name)")
+    sp.add_argument(
+        "--network-mode",
+        choices=[NETNS, LOOPBACK],
+        default="",
+        help="pods in network namespaces on a bridge (netns: root on Linux) or on loopback "
+        "addresses (loopback: any user); default: netns when root, else loopback",
+    )
+    sp.add_argument(
+        "--pod-cidr",
+        default="10.244.0.0/24",
+        metavar="CIDR",
+        help="this node's pod addresses in netns mode (default 10.244.0.0/24)",
+    )
+    sp.add_argument(
+        "--crashloop-backoff",
+        default="10,300",
+        metavar="BASE,CAP",
+        help="CrashLoopBackOff first delay and cap in seconds (default 10,300 as kubelet)",
+    )
+
+
+def _node_settings(args: argparse.Namespace, data_dir: Path) -> NodeSettings:
+    name = args.node_name or default_node_name()
+    try:
+        base, cap = (float(x) for x in args.crashloop_backoff.split(","))
+    except ValueError:
+        raise ValueError(
+            f"--crashloop-backoff wants BASE,CAP in seconds, not {args.crashloop_backoff!r}"
+        ) from None
+    return NodeSettings(
+        node_name=name,
+        state_dir=node_state_dir(data_dir, name),
+        network_mode=args.network_mode or default_network_mode(),
+        pod_cidr=args.pod_cidr,
+        crashloop_backoff_base=base,
+        crashloop_backoff_cap=cap,
+    )
+
+
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -151,18 +228,11 @@ def _event_loop_policy() -> None:
 
 def _run_serve(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or paths.default_data_dir()
-    settings = ServeSettings(
-        data_dir=data_dir,
-        storage=args.storage,
-        api=ApiServerSettings(
-            bind_address=args.bind_address,
-            port=args.port,
-            service_cluster_ip_range=args.service_cluster_ip_range,
-            service_node_port_range=args.service_node_port_range,
-        ),
-        manifests=list(args.filename),
-        controllers=_controller_settings(args) if args.command == "up" else None,
-    )
+    try:
+        settings = _serve_settings(args, data_dir)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
     def on_ready(url: str, kc: Path) -> None:
         print(
@@ -203,6 +273,26 @@ def _run_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_settings(args: argparse.Namespace, data_dir: Path) -> ServeSettings:
+    return ServeSettings(
+        data_dir=data_dir,
+        storage=args.storage,
+        api=ApiServerSettings(
+            bind_address=args.bind_address,
+            port=args.port,
+            service_cluster_ip_range=args.service_cluster_ip_range,
+            service_node_port_range=args.service_node_port_range,
+        ),
+        manifests=list(args.filename),
+        controllers=_controller_settings(args) if args.command == "up" else None,
+        node=(
+            _node_settings(args, data_dir)
+            if args.command == "up" and not args.disable_agent
+            else None
+        ),
+    )
 
 
 def _controller_settings(args: argparse.Namespace) -> ControllerSettings:
@@ -253,6 +343,55 @@ def _run_controllers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_node(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or paths.default_data_dir()
+    try:
+        settings = _node_settings(args, data_dir)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if settings.network_mode == NETNS and os.geteuid() != 0:
+        print(
+            "error: --network-mode netns needs root (network namespaces, veths, a bridge); "
+            "run as root or use --network-mode loopback",
+            file=sys.stderr,
+        )
+        return 1
+    _event_loop_policy()
+    if args.cleanup:
+        asyncio.run(cleanup_node(settings))
+        print(f"kubesvc node {settings.node_name}: cleaned up", flush=True)
+        return 0
+    try:
+        config = load_config(args.kubeconfig)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        ready = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        async def announce() -> None:
+            await ready.wait()
+            print(
+                f"kubesvc {__version__} node {settings.node_name} ready "
+                f"({settings.network_mode} mode); API server at {config.server}",
+                flush=True,
+            )
+
+        async with asyncio.TaskGroup() as tg:
+            announcer = tg.create_task(announce())
+            await run_node(config, settings, stop, ready=ready)
+            announcer.cancel()
+
+    asyncio.run(main())
+    return 0
+
+
 def _run_kubeconfig(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or paths.default_data_dir()
     info = paths.read_server_info(data_dir)
@@ -276,5 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_controllers(args)
     if args.command == "kubeconfig":
         return _run_kubeconfig(args)
+    if args.command == "node":
+        return _run_node(args)
     _parser().print_help()
     return 2

@@ -13,6 +13,8 @@ from kubesvc.controllers import (
     endpointslicemirroring,  # noqa: F401
     garbagecollector,  # noqa: F401
     loadbalancer,  # noqa: F401
+    nodelifecycle,  # noqa: F401
+    podgc,  # noqa: F401
     replicaset,  # noqa: F401
     replication,  # noqa: F401
     scheduler,  # noqa: F401

@@ -20,6 +20,22 @@ class ControllerSettings:
     """Endpoints objects are truncated beyond this (with the over-capacity annotation)."""
     workers: int = 4
     """Workers per controller; keys are still processed one at a time each."""
+    node_monitor_period: float = 5.0
+    """How often the node lifecycle controller looks at every node (--node-monitor-period)."""
+    node_monitor_grace_period: float = 50.0
+    """How long a node may go without a heartbeat (Lease renewal or status post) before it
+    is Unknown (--node-monitor-grace-period: 50 s since Kubernetes 1.32, 40 s before; it
+    must cover several of the agent's status intervals)."""
+    node_startup_grace_period: float = 60.0
+    """The same for a node that never posted a Ready condition (--node-startup-grace-period)."""
+    pod_gc_period: float = 20.0
+    """How often the pod garbage collector looks at every pod (upstream's gcCheckPeriod)."""
+    pod_gc_quarantine: float = 40.0
+    """How long a pod's node must stay missing before its pods are force-deleted: a node
+    may be re-created or not yet in the cache (upstream's quarantineTime)."""
+    terminated_pod_gc_threshold: int = 12500
+    """Finished (Succeeded/Failed) pods kept; beyond it the oldest are deleted
+    (--terminated-pod-gc-threshold; 0 turns this off)."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ runs until ``stop`` is set; then it stops everything in reverse order.
 
 With ``ServeSettings.controllers`` set (``kubesvc up``), the controller manager
 runs beside the API server as one of its clients, over HTTP with the
-kubeconfig just written; ``on_ready`` is called only once every controller has
-synced its caches. ``run_controllers`` is the same manager on its own
+kubeconfig just written, and so does the node agent (``ServeSettings.node``);
+``on_ready`` is called only once every controller has synced its caches and
+the node is registered. ``run_controllers`` is the same manager on its own
 (``kubesvc controllers``), against any API server.
 """
 
@@ -28,7 +29,9 @@ from kubesvc.client.kubeconfig import ClientConfig, load_config
 from kubesvc.client.rest import ApiClient
 from kubesvc.controllers.context import ControllerContext, ControllerSettings
 from kubesvc.controllers.manager import ControllerManager
+from kubesvc.node.settings import NodeSettings
 from kubesvc.runtime import kubeconfig, manifests, paths
+from kubesvc.runtime.node import run_node
 from kubesvc.storage.registry import open_backend
 from kubesvc.util.tasks import until_stopped
 
@@ -55,6 +58,8 @@ class ServeSettings:
     manifests: list[str] = field(default_factory=list)
     controllers: ControllerSettings | None = None
     """Run every controller beside the API server (``up``); None: the API server alone."""
+    node: NodeSettings | None = None
+    """Run a node agent too (``up``, unless ``--disable-agent``); it drains its pods on stop."""
 
 
 CONTROLLER_FIELD_MANAGER = "kube-controller-manager"
@@ -92,6 +97,12 @@ async def serve(
                     )
                 )
                 await until_stopped(controllers_ready.wait(), stop)
+            if settings.node is not None:
+                node_ready = asyncio.Event()
+                tg.create_task(
+                    run_node(load_config(kc), settings.node, stop, ready=node_ready, drain=True)
+                )
+                await until_stopped(node_ready.wait(), stop)
             if not stop.is_set():
                 on_ready(server.url, kc)
     finally:

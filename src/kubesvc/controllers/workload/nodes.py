@@ -1,10 +1,12 @@
 """Does a pod fit a node? The predicates the scheduler and the DaemonSet controller share.
 
-* ``effective_taints``: the node's taints, plus the ones upstream's node
-  lifecycle controller would have added from its conditions (which kubesvc
-  does not run): ``node.kubernetes.io/not-ready:NoSchedule`` when ``Ready`` is
-  ``False``, ``node.kubernetes.io/unreachable:NoSchedule`` when it is
-  ``Unknown`` or missing. (``spec.unschedulable`` is its own predicate.)
+* ``effective_taints``: the node's taints, plus the ones the node lifecycle
+  controller (``controllers.nodelifecycle``) adds from its conditions:
+  ``node.kubernetes.io/not-ready:NoSchedule`` when ``Ready`` is ``False``,
+  ``node.kubernetes.io/unreachable:NoSchedule`` when it is ``Unknown`` or
+  missing. Deriving them here too keeps placement right before that controller
+  has tainted a node, and when it does not run (``--controllers`` without it).
+  (``spec.unschedulable`` is its own predicate.)
 * ``tolerates``: upstream ``Toleration.ToleratesTaint`` (an empty effect or
   key matches any; ``Exists`` ignores the value; ``Equal`` or empty compares it).
 * ``matches_node_selector``: ``spec.nodeSelector`` and the required node

@@ -1,0 +1,1 @@
+"""Containers as processes: the runtime seam (``base``) and its process implementation."""

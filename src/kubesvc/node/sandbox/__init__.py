@@ -1,0 +1,1 @@
+"""A pod's network and identity: the sandbox seam (``base``), netns and loopback implementations."""
