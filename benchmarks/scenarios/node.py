@@ -46,9 +46,8 @@ logger = logging.getLogger(__name__)
 NODE_NAME = "bench"
 CONCURRENCY = 20
 BATCHES = (1, 10, 100)
-"""Pods per startup row; the row names carry these counts."""
-QUICK_BATCHES = {1: 1, 10: 10, 100: 100}
-"""What ``--quick`` creates for each row (the same: 100 pods take seconds)."""
+"""Pods per startup row; the row names carry these counts. ``--quick`` uses them too (the
+whole group takes well under a minute), but measures each once."""
 MEMORY_PODS = 100
 SETTLE_S = 2.0
 LOAD_TIMEOUT_S = 300.0
@@ -194,10 +193,17 @@ def to_sample(result: dict[str, float], *, memory: bool) -> Sample:
     )
 
 
+def _startup_what(n: int) -> str:
+    batch = (
+        "1 pod: seconds until Ready"
+        if n == 1
+        else f"a batch of {n} pods ({CONCURRENCY} creates in flight): seconds until all Ready"
+    )
+    return f"node agent (loopback), {batch}; p50/p99 one pod's create to Ready ({SLO})"
+
+
 def _setup(env: Env, stack: ExitStack, *, pods: int, memory: bool) -> Probe:
-    cluster = env.fixture("node-cluster", _start_cluster)
-    count = QUICK_BATCHES.get(pods, pods) if env.settings.mode == "quick" else pods
-    return _NodeProbe(env, cluster, count, memory)
+    return _NodeProbe(env, env.fixture("node-cluster", _start_cluster), pods, memory)
 
 
 register(
@@ -205,9 +211,7 @@ register(
         Scenario(
             name=f"node-pod-startup-{n}",
             family="node",
-            what=f"node agent (loopback), a batch of {n} pod{'s' if n > 1 else ''} "
-            f"({CONCURRENCY} creates in flight): seconds until all Ready; p50/p99 one pod's "
-            f"create to Ready ({SLO})",
+            what=_startup_what(n),
             unit="s",
             group="node",
             setup=functools.partial(_setup, pods=n, memory=False),

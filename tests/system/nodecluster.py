@@ -115,7 +115,17 @@ class NodeCluster:
 
     def start_up(self) -> None:
         self.up, line = self._start(
-            ["-v", "up", "--disable-agent", "--port", "0", "--data-dir", str(self.data_dir)],
+            [
+                "-v",
+                "up",
+                "--disable-agent",
+                "--port",
+                "0",
+                "--data-dir",
+                str(self.data_dir),
+                "--node-monitor-grace-period",
+                "4",
+            ],
             READY_UP,
         )
         m = READY_UP.search(line)

@@ -357,3 +357,97 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "X"
+
+
+def test_memory_limit_goes_into_the_containers_cgroup(cluster: NodeCluster, k: Kubectl) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "limited"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "busybox",
+                    "command": ["sleep", "3600"],
+                    "resources": {"limits": {"memory": "64Mi", "cpu": "250m"}},
+                }
+            ]
+        },
+    }
+    k.ok("apply", "-f", k.write("limited.yaml", pod))
+    running = wait_for("ready", lambda: ready(p := k.obj("pod", "limited")) and p)
+    pid = container_pid(cluster, running, "c")
+    groups = {
+        line.split(":", 2)[1]: line.split(":", 2)[2]
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    }
+    if "memory" in groups:  # cgroup v1
+        limit = Path("/sys/fs/cgroup/memory" + groups["memory"]) / "memory.limit_in_bytes"
+        assert int(limit.read_text()) == 64 * 1024 * 1024
+        quota = (
+            Path(
+                "/sys/fs/cgroup/cpu" + groups["cpu,cpuacct"]
+                if "cpu,cpuacct" in groups
+                else "/sys/fs/cgroup/cpu" + groups["cpu"]
+            )
+            / "cpu.cfs_quota_us"
+        )
+        assert int(quota.read_text()) == 25000
+    else:  # cgroup v2
+        base = Path("/sys/fs/cgroup" + groups[""])
+        assert int((base / "memory.max").read_text()) == 64 * 1024 * 1024
+    k.ok("delete", "pod", "limited")
+
+
+def test_a_node_whose_agent_stops_goes_not_ready_with_its_endpoints(
+    cluster: NodeCluster, k: Kubectl
+) -> None:
+    k.ok("apply", "-f", k.write("web.yaml", deployment("lapse", 1)))
+    k.ok("expose", "deployment", "lapse", "--port", "80", "--target-port", "8080")
+    pod = wait_for("ready", lambda: (ps := pods(k, "app=lapse")) and ready(ps[0]) and ps[0])
+    ip = pod["status"]["podIP"]
+    wait_for("endpoint ready", lambda: slice_readiness(k, "lapse") == {ip: True})
+    cluster.kill_node()
+    try:
+        wait_for(
+            "node NotReady",
+            lambda: "NotReady" in cluster.kubectl().ok("get", "node", "node-1"),
+            timeout=20,
+        )
+        wait_for("endpoint not ready", lambda: slice_readiness(k, "lapse") == {ip: False})
+        assert http_get(cluster, f"http://{ip}:8080/")  # the pod itself still serves
+    finally:
+        cluster.start_node()
+    wait_for("node Ready", lambda: " Ready " in cluster.kubectl().ok("get", "node", "node-1"))
+    wait_for("endpoint ready again", lambda: slice_readiness(k, "lapse") == {ip: True})
+    k.ok("delete", "deployment", "lapse")
+
+
+def test_cleanup_after_a_crash_leaves_nothing(cluster: NodeCluster, k: Kubectl) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "leftover"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]},
+    }
+    k.ok("apply", "-f", k.write("leftover.yaml", pod))
+    running = wait_for("ready", lambda: ready(p := k.obj("pod", "leftover")) and p)
+    pid = container_pid(cluster, running, "c")
+    cluster.kill_node()
+    assert _alive(pid)
+    try:
+        cluster.cleanup()
+        wait_for("process gone", lambda: not _alive(pid), timeout=5)
+        assert not [
+            n for n in netns_names() if n.startswith("ksvc-") and not n.startswith("ksvc-t-")
+        ]
+        assert "kubesvc0" not in cluster.run("ip", "-o", "link").stdout
+        assert not list(
+            (cluster.node_data / "node" / "node-1" / "pods").glob("*/containers/*/*.json")
+        )
+    finally:
+        cluster.start_node()
+    # the restarted agent runs the pod again from scratch
+    wait_for("ready again", lambda: ready(k.obj("pod", "leftover")), timeout=20)
+    k.ok("delete", "pod", "leftover")

@@ -160,7 +160,25 @@ def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
     return check
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def _lb_pool_flag(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--node-monitor-grace-period",
+        type=_positive_seconds,
+        default=50.0,
+        metavar="SECONDS",
+        help="a node whose agent has not renewed its lease for this long becomes NotReady "
+        "and its pods' endpoints not ready (default 50, as Kubernetes 1.32)",
+    )
     sp.add_argument(
         "--lb-ip-pool",
         type=_checked(lambda text: Pool.parse([text])),
@@ -188,6 +206,13 @@ def _node_flags(sp: argparse.ArgumentParser) -> None:
         help="this node's pod addresses in netns mode (default 10.244.0.0/24)",
     )
     sp.add_argument(
+        "--node-lease-duration",
+        type=_positive_seconds,
+        default=40.0,
+        metavar="SECONDS",
+        help="the node's Lease duration; the agent renews it every quarter (default 40)",
+    )
+    sp.add_argument(
         "--crashloop-backoff",
         default="10,300",
         metavar="BASE,CAP",
@@ -210,6 +235,7 @@ def _node_settings(args: argparse.Namespace, data_dir: Path) -> NodeSettings:
         pod_cidr=args.pod_cidr,
         crashloop_backoff_base=base,
         crashloop_backoff_cap=cap,
+        lease_duration_seconds=max(1, round(args.node_lease_duration)),
     )
 
 
@@ -296,7 +322,12 @@ def _serve_settings(args: argparse.Namespace, data_dir: Path) -> ServeSettings:
 
 
 def _controller_settings(args: argparse.Namespace) -> ControllerSettings:
-    return ControllerSettings(lb_ip_pool=tuple(args.lb_ip_pool))
+    grace = args.node_monitor_grace_period
+    return ControllerSettings(
+        lb_ip_pool=tuple(args.lb_ip_pool),
+        node_monitor_grace_period=grace,
+        node_monitor_period=min(5.0, grace / 5),
+    )
 
 
 def _run_controllers(args: argparse.Namespace) -> int:

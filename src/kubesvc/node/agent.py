@@ -212,12 +212,12 @@ class NodeAgent:
         else:
             await self.recorder.normal(pod, reason, message)
 
-    async def patch_status(self, pod: Obj, status: Obj) -> None:
+    async def patch_status(self, pod: Obj, status: Obj) -> Obj:
         meta = pod["metadata"]
         body = dict(status)
         for key in pod.get("status") or {}:
             body.setdefault(key, None)
-        await self.api.patch(
+        return await self.api.patch(
             PODS,
             str(meta.get("namespace")),
             str(meta["name"]),

@@ -148,6 +148,7 @@ def container_spec(
         sandbox=sandbox,
         limits=resources.container_limits(c),
         log_path=pd.log(name, rec.restart_count),
+        init=init,
     )
 
 

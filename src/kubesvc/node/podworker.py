@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable
@@ -74,7 +75,9 @@ class PodHost(Protocol):
 
     async def event(self, pod: Obj, warning: bool, reason: str, message: str) -> None: ...
 
-    async def patch_status(self, pod: Obj, status: Obj) -> None: ...
+    async def patch_status(self, pod: Obj, status: Obj) -> Obj:
+        """Send the pod's status; returns the pod as stored."""
+        ...
 
     async def finish(self, pod: Obj) -> None:
         """Delete the pod from the API (grace 0, uid precondition); NotFound is fine."""
@@ -136,6 +139,10 @@ class PodWorker:
         self.done = asyncio.Event()
         self.probes: ProbeManager | None = None
         self._last_sent: Obj | None = None
+        self._acked: Obj | None = None
+        """The status as the API stored our last write: another writer changed it when the
+        informer shows something else (the node lifecycle controller marking pods not
+        ready while this node was away), and we send ours again."""
         self._old_status: Obj = dict(pod.get("status") or {})
         self._warned: set[str] = set()
 
@@ -143,6 +150,8 @@ class PodWorker:
     def update(self, pod: Obj) -> None:
         """A newer version of the pod from the informer."""
         self.pod = pod
+        if self._acked is not None and pod.get("status") != self._acked:
+            self._last_sent = None
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds")
@@ -200,6 +209,7 @@ class PodWorker:
             on_kill=self._probe_kill,
             on_event=self._probe_event,
             clock=self.host.clock,
+            container_exec=self._exec_in,
         )
         try:
             if not await self._initialise():
@@ -343,6 +353,7 @@ class PodWorker:
                     "Failed", f"Error: {exc.message}", key=f"{rec.name}/{exc.reason}"
                 )
                 return None
+            await self.host.event(self.pod, False, "Created", f"Created container: {rec.name}")
             await self.host.event(self.pod, False, "Started", f"Started container {rec.name}")
         return await self._watch(c, rec, handle)
 
@@ -400,7 +411,7 @@ class PodWorker:
             handler,
             pod_ip=self.sandbox.ip,
             container=c,
-            exec_fn=self._exec,
+            exec_fn=functools.partial(self._exec_in, rec.name),
             timeout=30.0,
             pod=self.pod,
         )
@@ -476,6 +487,14 @@ class PodWorker:
         env = podconfig.base_env(self.sandbox, self.host.settings)
         return await self.host.runtime.exec(self.sandbox, argv, env, seconds)
 
+    async def _exec_in(self, container: str, argv: tuple[str, ...], seconds: float) -> ExecResult:
+        """Exec inside a running container (its mounts, user, cgroup), else in the pod."""
+        assert self.sandbox is not None
+        env = podconfig.base_env(self.sandbox, self.host.settings)
+        run = self.running.get(container)
+        handle = run.handle if run is not None else None
+        return await self.host.runtime.exec(self.sandbox, argv, env, seconds, handle=handle)
+
     def _background(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self.side_tasks.add(task)
@@ -534,7 +553,7 @@ class PodWorker:
                     handler,
                     pod_ip=self.sandbox.ip,
                     container=c,
-                    exec_fn=self._exec,
+                    exec_fn=functools.partial(self._exec_in, str(c.get("name"))),
                     timeout=budget,
                     pod=self.pod,
                 ),
@@ -583,7 +602,7 @@ class PodWorker:
         if status == self._last_sent:
             return
         try:
-            await self.host.patch_status(self.pod, status)
+            stored = await self.host.patch_status(self.pod, status)
         except NotFound:
             return
         except (StatusError, ClientError) as exc:
@@ -592,6 +611,7 @@ class PodWorker:
             return
         self._last_sent = status
         self._old_status = status
+        self._acked = stored.get("status")
 
     # -- helpers ----------------------------------------------------------------------
     async def _sleep(self, seconds: float) -> bool:

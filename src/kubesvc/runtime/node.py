@@ -20,7 +20,6 @@ from kubesvc.client.kubeconfig import ClientConfig
 from kubesvc.client.rest import ApiClient
 from kubesvc.node.agent import NodeAgent
 from kubesvc.node.layout import StateDir
-from kubesvc.node.runtime import cgroups
 from kubesvc.node.runtime.process import ProcessRuntime
 from kubesvc.node.sandbox.registry import make_sandbox
 from kubesvc.node.settings import LOOPBACK, NETNS, NodeSettings
@@ -65,9 +64,5 @@ async def run_node(
 async def cleanup_node(settings: NodeSettings) -> None:
     """Stop every recorded container and remove sandboxes, bridge, rules, cgroups and files."""
     state = StateDir(settings.state_dir)
-    runtime = ProcessRuntime(state)
-    for handle in runtime.adopt():
-        await runtime.stop(handle, 0)
-        runtime.remove(handle)
+    await ProcessRuntime(state).cleanup()
     await make_sandbox(settings, state).cleanup()
-    cgroups.cleanup_all_cgroups()

@@ -248,3 +248,44 @@ def test_own_process_is_alive_and_start_ticks_tell_reuse() -> None:
 def test_parse_caught_signals() -> None:
     assert procfs.parse_caught_signals("SigIgn:\t0\nSigCgt:\t0000000000014007\n") == 0x14007
     assert procfs.parse_caught_signals("") == 0
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_create_writes_limits_into_plain_directories(tmp_path: Path, version: int) -> None:
+    """The filesystem side of ``Cgroups`` on ordinary files (a real cgroupfs needs root)."""
+    if version == 1:
+        layout = cg.Layout(
+            1,
+            (
+                cg.Hierarchy(frozenset({"memory"}), tmp_path / "memory" / "kubesvc"),
+                cg.Hierarchy(frozenset({"cpu"}), tmp_path / "cpu" / "kubesvc"),
+            ),
+        )
+    else:
+        layout = cg.Layout(2, (cg.Hierarchy(BOTH, tmp_path / "unified" / "kubesvc"),))
+        (tmp_path / "unified").mkdir()
+    cgroups = cg.Cgroups(layout)
+    dirs = cgroups.dirs("uid", "web", 0)
+    procs = cgroups.create(dirs, Limits(memory_bytes=1 << 20, cpu_millis=500))
+    assert procs == tuple(d / "cgroup.procs" for d in dirs)
+    written = {
+        f"{p.parent.name}/{p.name}": p.read_text()
+        for d in dirs
+        for p in sorted(d.parent.parent.rglob("*"))
+        if p.is_file()
+    }
+    if version == 1:
+        assert written == {
+            "web-0/memory.limit_in_bytes": "1048576",
+            "web-0/cpu.cfs_period_us": "100000",
+            "web-0/cpu.cfs_quota_us": "50000",
+        }
+    else:
+        assert written == {
+            "kubesvc/cgroup.subtree_control": "+cpu +memory",
+            "uid/cgroup.subtree_control": "+cpu +memory",
+            "web-0/memory.max": "1048576",
+            "web-0/cpu.max": "50000 100000",
+        }
+    (dirs[0] / "memory.events").write_text("oom 1\noom_kill 1\n")
+    assert cg.oom_killed(dirs)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from kubesvc.node.probes.state import (
     kills,
     observe,
 )
+from kubesvc.node.runtime.base import ExecResult
 from kubesvc.util.clock import Clock, RealClock
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,9 @@ def probed_containers(pod: Mapping[str, Any]) -> dict[str, dict[str, ProbeSpec]]
     return out
 
 
+ContainerExecFn = Callable[[str, tuple[str, ...], float], Awaitable[ExecResult]]
+
+
 class ProbeManager:
     def __init__(
         self,
@@ -94,9 +99,13 @@ class ProbeManager:
         on_event: EventFn | None = None,
         clock: Clock | None = None,
         check: CheckFn | None = None,
+        container_exec: ContainerExecFn | None = None,
     ) -> None:
+        """``container_exec(container, argv, timeout)``, when given, runs exec probes inside
+        that container (its mounts, user and cgroup) instead of ``exec_fn``."""
         self.pod_ip = pod_ip
         self._exec_fn = exec_fn
+        self._container_exec = container_exec
         self._on_change = on_change
         self._on_kill = on_kill
         self._on_event = on_event
@@ -177,7 +186,10 @@ class ProbeManager:
         return before != (c.started, c.ready)
 
     async def _run_check(self, spec: ProbeSpec, container: str, probe_type: str) -> checks.Outcome:
-        return await checks.run(spec, pod_ip=self.pod_ip, exec_fn=self._exec_fn)
+        exec_fn = self._exec_fn
+        if self._container_exec is not None:
+            exec_fn = functools.partial(self._container_exec, container)
+        return await checks.run(spec, pod_ip=self.pod_ip, exec_fn=exec_fn)
 
     async def _worker(self, c: _Container, kind: str, spec: ProbeSpec) -> None:
         try:

@@ -67,6 +67,8 @@ class ContainerSpec:
     """(uid, gid) to switch to before exec; None keeps the agent's."""
     log_path: Path = Path()
     """The file the process's stdout and stderr are appended to."""
+    init: bool = False
+    """An init container (recorded in its handle)."""
 
 
 @dataclass(frozen=True)
@@ -138,4 +140,8 @@ class ContainerRuntime(Protocol):
         argv: tuple[str, ...],
         env: dict[str, str],
         timeout: float,  # noqa: ASYNC109 - the command's deadline in the pod, not the call's
-    ) -> ExecResult: ...
+        *,
+        handle: ContainerHandle | None = None,
+    ) -> ExecResult:
+        """With ``handle``, inside that container (its mounts, user, cgroup)."""
+        ...

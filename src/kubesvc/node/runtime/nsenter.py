@@ -270,6 +270,15 @@ def apply(setup: ChildSetup) -> str:
             raise SetupError(
                 RUN_ERROR, f'error mounting "{b.source}" to rootfs at "{b.target}": {why(e)}'
             ) from None
+    # As runc does: the directory as the agent first (it may be where the user cannot go,
+    # like the pod's directory), again as the user only if that failed.
+    in_cwd = False
+    if setup.cwd:
+        try:
+            os.chdir(setup.cwd)
+            in_cwd = True
+        except OSError:
+            pass
     if setup.uid is not None or setup.gid is not None:
         try:
             os.setgroups([])
@@ -280,7 +289,7 @@ def apply(setup: ChildSetup) -> str:
         except OSError as e:
             who = f"{setup.uid}:{setup.gid}"
             raise SetupError(RUN_ERROR, f"cannot switch to user {who}: {why(e)}") from None
-    if setup.cwd:
+    if setup.cwd and not in_cwd:
         try:
             os.chdir(setup.cwd)
         except OSError as e:

@@ -1,20 +1,25 @@
 """The process runtime: each container a session of its own on the host.
 
 A container is ``/bin/sh -c WRAPPER sh ARGV...``, started as a new session
-(``setsid``) with stdin on /dev/null and stdout and stderr appended (one open
-file, ``O_APPEND``) to its log. The agent holds no pipe to it, so the container
-survives the agent being killed and never gets SIGPIPE from it.
+(``setsid``): stdout and stderr appended (one open file, ``O_APPEND``) to its
+log, the command's stdin /dev/null. The agent holds no pipe to it, so the
+container survives the agent being killed and never gets SIGPIPE from it.
 
 The wrapper is a tiny shell script that runs ``ARGV`` as its child and writes
 the child's status (a number, as a shell reports it: 128+N for signal N) to the
 exit file beside the log; that is how an exit code outlives an agent restart.
-It traps TERM, INT, HUP and QUIT with a command (``:``), which the exec'd
-command does not inherit (trapped signals revert to their default on exec), so
-SIGTERM to the group ends the command while the wrapper lives on to record 143.
-The wrapper's own complaints go to /dev/null ("Terminated" is no part of a
-container's log); the command's stderr goes to the log. SIGKILL to the group
-ends the wrapper too: a parent agent sees signal 9 from ``waitpid``, an adopting
-one finds no exit file once the process is gone; both report 137.
+The agent opens the exit file and hands it over as the wrapper's fd 0, so a
+wrapper running as another user needs no access to the state directory.
+The wrapper traps TERM, INT, HUP and QUIT with a command (``:``), which the
+command does not inherit (trapped signals revert to their default in a
+subshell and on exec), so SIGTERM to the group ends the command while the
+wrapper lives on to record 143. ``stop`` sends SIGTERM only once the command
+has been exec'd (``term_reaches_command``): in the moment between the fork and
+the exec, the signal would be caught and lost. The wrapper's own complaints go
+to /dev/null ("Terminated" is no part of a container's log); the command's
+stderr goes to the log. SIGKILL to the group ends the wrapper too: a parent
+agent sees signal 9 from ``waitpid``, an adopting one finds an empty exit file
+once the process is gone; both report (and record) 137.
 
 Records: ``start`` writes ``<attempt>.json`` (the ``ContainerHandle`` plus this
 runtime's own ``runtime`` section: cgroups, mount points it created, user,
@@ -55,7 +60,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +86,13 @@ CREATE_ERROR = "CreateContainerError"
 ID_PREFIX = "kubesvc://"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """What a container gets when its env has no PATH (Docker's default for images without one)."""
-EXIT_FILE_VAR = "KUBESVC_EXIT_FILE"
-"""How the wrapper learns its exit file; it unsets it before running the command."""
 WRAPPER = (
     "exec 3>&2 2>/dev/null; "
-    f"f=${EXIT_FILE_VAR}; unset {EXIT_FILE_VAR}; "
     "trap : TERM INT HUP QUIT; "
-    '(exec "$@") 2>&3 3>&-; '
-    's=$?; echo "$s" > "$f"; exit "$s"'
+    '(exec "$@") </dev/null 2>&3 3>&-; '
+    's=$?; echo "$s" >&0; exit "$s"'
 )
+"""Run ``$@`` (stdin /dev/null, stderr the log), write its status to fd 0 (the exit file)."""
 PROBE_OUTPUT_CAP = 10 * 1024
 """Exec output kept (kubelet keeps 10 KiB of a probe's output)."""
 KILLED = 128 + signal.SIGKILL
@@ -366,8 +369,9 @@ class _Watch:
 
 @dataclass
 class _Started:
+    """A child of this agent: reaped by it once it exits."""
+
     popen: subprocess.Popen[bytes]
-    extras: RuntimeExtras = field(default_factory=RuntimeExtras)
 
 
 class ProcessRuntime:
@@ -475,7 +479,7 @@ class ProcessRuntime:
             write_record(handle, extras)
         finally:
             self._starting.discard(container_id)
-        self._children[container_id] = _Started(popen, extras)
+        self._children[container_id] = _Started(popen)
         self._extras[container_id] = extras
         log.debug("container started id=%s pid=%d", container_id, popen.pid)
         return handle
@@ -490,18 +494,26 @@ class ProcessRuntime:
         log_path: Path,
         exit_path: Path,
     ) -> subprocess.Popen[bytes]:
-        setup = self._prepare(spec, plan, cgroup_dirs, extras, env, exit_path)
+        setup = self._prepare(spec, plan, cgroup_dirs, extras, env)
+        # Both opened here, as the agent: the wrapper may run as a user who could not.
+        try:
+            exit_fd = os.open(
+                exit_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644
+            )
+        except OSError as e:
+            raise StartError(CREATE_ERROR, f"cannot create the exit file: {e}") from None
         try:
             log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         except OSError as e:
+            os.close(exit_fd)
             raise StartError(CREATE_ERROR, f"cannot open the container's log: {e}") from None
-        wrapped_env = {**env, EXIT_FILE_VAR: str(exit_path)}
         try:
             return await self._popen(
-                wrapper_argv(self._shell, spec.argv), wrapped_env, setup, log_fd, log_fd
+                wrapper_argv(self._shell, spec.argv), env, setup, (exit_fd, log_fd, log_fd)
             )
         finally:
             os.close(log_fd)
+            os.close(exit_fd)
 
     def _prepare(
         self,
@@ -510,7 +522,6 @@ class ProcessRuntime:
         cgroup_dirs: Sequence[Path],
         extras: RuntimeExtras,
         env: dict[str, str],
-        exit_path: Path,
     ) -> nsenter.ChildSetup:
         """Make what the container needs on the host (already recorded); say what its child
         does before exec."""
@@ -524,18 +535,6 @@ class ProcessRuntime:
                 procs = self._cgroups.create(cgroup_dirs, spec.limits)
             except OSError as e:
                 raise StartError(CREATE_ERROR, f"cannot create cgroup: {e}") from None
-        try:
-            # Made now, so that a wrapper running as run_as may write it.
-            exit_path.unlink(missing_ok=True)
-            exit_path.touch()
-            if extras.uid is not None or extras.gid is not None:
-                os.chown(
-                    exit_path,
-                    -1 if extras.uid is None else extras.uid,
-                    -1 if extras.gid is None else extras.gid,
-                )
-        except OSError as e:
-            raise StartError(CREATE_ERROR, f"cannot create the exit file: {e}") from None
         join, flags = namespace_flags(spec.sandbox, bool(plan.binds))
         return nsenter.ChildSetup(
             cgroup_procs=tuple(str(p) for p in procs),
@@ -555,17 +554,16 @@ class ProcessRuntime:
         argv: list[str],
         env: dict[str, str],
         setup: nsenter.ChildSetup,
-        stdout: int,
-        stderr: int,
+        stdio: tuple[int, int, int],
     ) -> subprocess.Popen[bytes]:
         """Spawn ``argv`` as a new session after ``setup``; a setup failure raises StartError."""
         if setup.empty:
-            return _spawn_direct(argv, env, setup, stdout, stderr)  # vfork: well under 1 ms
+            return _spawn_direct(argv, env, setup, stdio)  # vfork: well under 1 ms
         if not self._launcher:
             # fork + setup can take milliseconds (joining a cgroup waits for RCU): not on the loop.
             loop = asyncio.get_running_loop()
             spawning = loop.run_in_executor(
-                None, functools.partial(_spawn_direct, argv, env, setup, stdout, stderr)
+                None, functools.partial(_spawn_direct, argv, env, setup, stdio)
             )
             try:
                 return await asyncio.shield(spawning)
@@ -575,7 +573,7 @@ class ProcessRuntime:
                 raise
         err_r, err_w = os.pipe()
         try:
-            popen = _spawn_launcher(argv, env, setup, stdout, stderr, err_w)
+            popen = _spawn_launcher(argv, env, setup, stdio, err_w)
             os.close(err_w)
             err_w = -1
             try:
@@ -837,11 +835,15 @@ class ProcessRuntime:
         setup = self._exec_setup(sandbox, argv, env, handle)
         out_r, out_w = os.pipe()
         try:
-            popen = await self._popen(list(argv), env, setup, out_w, out_w)
+            stdio = (subprocess.DEVNULL, out_w, out_w)
+            popen = await self._popen(list(argv), env, setup, stdio)
         except StartError as e:
             os.close(out_r)
             code = 126 if "permission denied" in e.message else 127
             return ExecResult(exit_code=code, output=e.message.encode())
+        except BaseException:
+            os.close(out_r)
+            raise
         finally:
             os.close(out_w)
         return await self._collect(popen, out_r, timeout)
@@ -930,6 +932,8 @@ class ProcessRuntime:
             loop.remove_reader(pidfd)
             os.close(pidfd)
             output.close(loop)
+            if popen.returncode is None:  # cancelled: the command goes with the caller
+                _kill_group_and_reap(popen)
         exit_code = 128 - code if code < 0 else code
         return ExecResult(exit_code=exit_code, output=output.data, timed_out=timed_out)
 
@@ -940,7 +944,7 @@ class ProcessRuntime:
 
 
 def _spawn_direct(
-    argv: list[str], env: dict[str, str], setup: nsenter.ChildSetup, stdout: int, stderr: int
+    argv: list[str], env: dict[str, str], setup: nsenter.ChildSetup, stdio: tuple[int, int, int]
 ) -> subprocess.Popen[bytes]:
     """Fork and exec (returns once ``argv`` runs), with ``setup`` as the preexec_fn; with
     nothing to set up, check the executable and directory here and let subprocess vfork."""
@@ -958,9 +962,9 @@ def _spawn_direct(
                 argv,
                 env=env,
                 cwd=setup.cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=stderr,
+                stdin=stdio[0],
+                stdout=stdio[1],
+                stderr=stdio[2],
                 start_new_session=True,
             )
         except OSError as e:
@@ -971,9 +975,9 @@ def _spawn_direct(
             return subprocess.Popen(
                 argv,
                 env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=stderr,
+                stdin=stdio[0],
+                stdout=stdio[1],
+                stderr=stdio[2],
                 start_new_session=True,
                 preexec_fn=functools.partial(nsenter.preexec, setup, err_w),
             )
@@ -995,8 +999,7 @@ def _spawn_launcher(
     argv: list[str],
     env: dict[str, str],
     setup: nsenter.ChildSetup,
-    stdout: int,
-    stderr: int,
+    stdio: tuple[int, int, int],
     err_w: int,
 ) -> subprocess.Popen[bytes]:
     """Start the launcher (``nsenter.main``): it applies ``setup`` and execs ``argv``."""
@@ -1014,9 +1017,9 @@ def _spawn_launcher(
         return subprocess.Popen(
             launcher,
             env={},
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
+            stdin=stdio[0],
+            stdout=stdio[1],
+            stderr=stdio[2],
             start_new_session=True,
             pass_fds=(err_w,),
         )
