@@ -21,6 +21,17 @@ from pathlib import Path
 
 import pytest
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``privileged`` (network namespaces, nftables, cgroups) skip without root."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root (network namespaces, nftables, cgroups)")
+    for item in items:
+        if item.get_closest_marker("privileged") is not None:
+            item.add_marker(skip)
+
+
 READY = re.compile(r"ready: API server at (\S+); use it with: export KUBECONFIG=(\S+)")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,36 @@ def test_env_from_config_and_field_refs(k: Kubectl) -> None:
     assert words[3].startswith("127.")
     assert words[4] == "envy"  # $(VAR) in args expanded by the agent
     assert os.environ.get("MODE") is None
+
+
+def test_pre_stop_hook_then_sigterm_then_sigkill_after_the_grace_period(
+    k: Kubectl, tmp_path: Path
+) -> None:
+    said = tmp_path / "pre-stop"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "stubborn"},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "busybox",
+                    # ignores SIGTERM: only the SIGKILL after the grace period ends it
+                    "command": ["sh", "-c", 'trap "" TERM; while true; do sleep 0.1; done'],
+                    "lifecycle": {
+                        "preStop": {"exec": {"command": ["sh", "-c", f"echo bye > {said}"]}}
+                    },
+                }
+            ],
+        },
+    }
+    k.ok("apply", "-f", k.write("stubborn.yaml", pod))
+    wait_for("running", lambda: "Running" in k.ok("get", "pod", "stubborn"))
+    started = time.monotonic()
+    k.ok("delete", "pod", "stubborn", "--timeout=20s")
+    took = time.monotonic() - started
+    assert said.read_text() == "bye\n"
+    assert took >= 1.0
+    assert k.run("get", "pod", "stubborn").rc != 0
