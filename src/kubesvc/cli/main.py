@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from kubesvc import __version__
@@ -222,6 +222,11 @@ def _node_flags(sp: argparse.ArgumentParser) -> None:
 
 def _node_settings(args: argparse.Namespace, data_dir: Path) -> NodeSettings:
     name = args.node_name or default_node_name()
+    if args.network_mode == NETNS and os.geteuid() != 0:
+        raise ValueError(
+            "--network-mode netns needs root (network namespaces, veths, a bridge); "
+            "run as root or use --network-mode loopback"
+        )
     try:
         base, cap = (float(x) for x in args.crashloop_backoff.split(","))
     except ValueError:
@@ -346,31 +351,12 @@ def _run_controllers(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        ready = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-
-        async def announce() -> None:
-            await ready.wait()
-            running = ", ".join(names or known)
-            print(
-                f"kubesvc {__version__} controllers ready: {running}; API server at "
-                f"{config.server}",
-                flush=True,
-            )
-
-        async with asyncio.TaskGroup() as tg:
-            announcer = tg.create_task(announce())
-            await run_controllers(
-                config, _controller_settings(args), stop, names=names, ready=ready
-            )
-            announcer.cancel()
-
-    _event_loop_policy()
-    asyncio.run(main())
+    running = ", ".join(names or known)
+    settings = _controller_settings(args)
+    _run_component(
+        f"kubesvc {__version__} controllers ready: {running}; API server at {config.server}",
+        lambda stop, ready: run_controllers(config, settings, stop, names=names, ready=ready),
+    )
     return 0
 
 
@@ -380,13 +366,6 @@ def _run_node(args: argparse.Namespace) -> int:
         settings = _node_settings(args, data_dir)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if settings.network_mode == NETNS and os.geteuid() != 0:
-        print(
-            "error: --network-mode netns needs root (network namespaces, veths, a bridge); "
-            "run as root or use --network-mode loopback",
-            file=sys.stderr,
-        )
         return 1
     _event_loop_policy()
     if args.cleanup:
@@ -399,6 +378,19 @@ def _run_node(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
+    _run_component(
+        f"kubesvc {__version__} node {settings.node_name} ready ({settings.network_mode} mode); "
+        f"API server at {config.server}",
+        lambda stop, ready: run_node(config, settings, stop, ready=ready),
+    )
+    return 0
+
+
+def _run_component(
+    ready_line: str, run: Callable[[asyncio.Event, asyncio.Event], Awaitable[None]]
+) -> None:
+    """Run one component until SIGINT/SIGTERM, printing ``ready_line`` once it is ready."""
+
     async def main() -> None:
         stop = asyncio.Event()
         ready = asyncio.Event()
@@ -408,19 +400,15 @@ def _run_node(args: argparse.Namespace) -> int:
 
         async def announce() -> None:
             await ready.wait()
-            print(
-                f"kubesvc {__version__} node {settings.node_name} ready "
-                f"({settings.network_mode} mode); API server at {config.server}",
-                flush=True,
-            )
+            print(ready_line, flush=True)
 
         async with asyncio.TaskGroup() as tg:
             announcer = tg.create_task(announce())
-            await run_node(config, settings, stop, ready=ready)
+            await run(stop, ready)
             announcer.cancel()
 
+    _event_loop_policy()
     asyncio.run(main())
-    return 0
 
 
 def _run_kubeconfig(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubesvc.api.errors import go_quote
 from kubesvc.node import resources
 from kubesvc.node.podstate import CREATE_CONFIG_ERROR
 
@@ -173,36 +174,6 @@ def service_env(
 
 # --------------------------------------------------------------------------------------------
 # Downward API fields
-
-
-def go_quote(text: str) -> str:
-    """Go's ``%q`` of a string (``strconv.Quote``)."""
-    escapes = {
-        "\a": "\\a",
-        "\b": "\\b",
-        "\f": "\\f",
-        "\n": "\\n",
-        "\r": "\\r",
-        "\t": "\\t",
-        "\v": "\\v",
-        '"': '\\"',
-        "\\": "\\\\",
-    }
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in escapes:
-            out.append(escapes[ch])
-        elif ch.isprintable() and not 0xD800 <= code <= 0xDFFF:
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def format_map(values: Mapping[str, str]) -> str:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kubesvc.api.errors import go_quote
 from kubesvc.node import envvars
 from kubesvc.node.layout import PodDir
 from kubesvc.node.runtime.base import Mount
@@ -107,7 +108,7 @@ class VolumePlan:
 def payload_path_error(path: str) -> str:
     """Why the atomic writer refuses a file path, or "" (``validatePath``)."""
     if not path:
-        return f"invalid path: must not be empty: {envvars.go_quote(path)}"
+        return f"invalid path: must not be empty: {go_quote(path)}"
     if path.startswith("/"):
         return f"invalid path: must be relative path: {path}"
     if len(path) > _MAX_PATH:
@@ -240,7 +241,7 @@ def _lookup(
     if found is None:
         if optional:
             return {}
-        raise _SetUpError(f"{what} {envvars.go_quote(name)} not found")
+        raise _SetUpError(f"{what} {go_quote(name)} not found")
     return found
 
 
