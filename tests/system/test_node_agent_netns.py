@@ -451,3 +451,87 @@ def test_cleanup_after_a_crash_leaves_nothing(cluster: NodeCluster, k: Kubectl) 
     # the restarted agent runs the pod again from scratch
     wait_for("ready again", lambda: ready(k.obj("pod", "leftover")), timeout=20)
     k.ok("delete", "pod", "leftover")
+
+
+SEED_SERVER = textwrap.dedent(
+    """
+    import http.server
+    CONFIG = "/home/app/config/application-default.yml"
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            ok = self.headers.get("X-Custom-Header") == "Awesome" or self.path == "/"
+            body = open(CONFIG, "rb").read() if ok else b"no header\\n"
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *args):
+            pass
+    open("/home/app/logs/started", "w").write("yes")
+    http.server.ThreadingHTTPServer(("0.0.0.0", 36300), H).serve_forever()
+    """
+)
+
+
+def test_the_seeds_pod_shape_config_items_pvc_subpath_probe_headers_host_port(
+    cluster: NodeCluster, k: Kubectl
+) -> None:
+    """The seed's isc-bap-service pod, with a Python server for its image."""
+    k.ok("create", "configmap", "app-cm", "--from-literal=app-cm.yml=server: {port: 36300}")
+    probe = {
+        "httpGet": {
+            "path": "/api/status",
+            "port": 36300,
+            "httpHeaders": [{"name": "X-Custom-Header", "value": "Awesome"}],
+        },
+        "periodSeconds": 1,
+        "timeoutSeconds": 2,
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "seedlike"},
+        "spec": {
+            "terminationGracePeriodSeconds": 2,
+            "volumes": [
+                {"name": "app-pvc", "persistentVolumeClaim": {"claimName": "common-pvc"}},
+                {
+                    "name": "app-cm",
+                    "configMap": {
+                        "name": "app-cm",
+                        "defaultMode": 420,
+                        "items": [{"key": "app-cm.yml", "path": "application-default.yml"}],
+                    },
+                },
+            ],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "isc-bap-service:v0.0.1",
+                    "command": [_python(), "-c", SEED_SERVER],
+                    "ports": [{"containerPort": 36300, "hostPort": 8081}],
+                    "volumeMounts": [
+                        {"mountPath": "/home/app/logs", "name": "app-pvc", "subPath": "app/logs"},
+                        {"mountPath": "/home/app/config", "name": "app-cm"},
+                    ],
+                    "readinessProbe": probe,
+                    "livenessProbe": probe | {"initialDelaySeconds": 5},
+                }
+            ],
+        },
+    }
+    k.ok("apply", "-f", k.write("seedlike.yaml", pod))
+    running = wait_for("ready", lambda: ready(p := k.obj("pod", "seedlike")) and p, timeout=30)
+    ip = running["status"]["podIP"]
+    assert http_get(cluster, f"http://{ip}:36300/") == "server: {port: 36300}"
+    # hostPort 8081 on the node's address reaches the pod
+    assert http_get(cluster, "http://10.244.0.1:8081/") == "server: {port: 36300}"
+    events = k.ok("get", "events", "--field-selector", "involvedObject.name=seedlike")
+    assert "VolumeNotSupported" in events
+    logs_dir = pod_dir(cluster, running) / "volumes" / "app-pvc" / "app" / "logs"
+    assert (logs_dir / "started").read_text() == "yes"
+    # the mounts stay inside the pod: the host sees only the (empty) mount points the
+    # agent made, and those go with the pod
+    assert not any(Path("/home/app").rglob("*.yml"))
+    k.ok("delete", "pod", "seedlike")
+    assert not Path("/home/app").exists()
