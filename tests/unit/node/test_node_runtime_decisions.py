@@ -9,23 +9,22 @@ from pathlib import Path
 import pytest
 
 from kubesvc.node.runtime import nsenter
-from kubesvc.node.runtime.base import ContainerHandle, Mount, StartError
-from kubesvc.node.runtime.process import (
+from kubesvc.node.runtime.base import ContainerHandle, ExitStatus, Mount, StartError
+from kubesvc.node.runtime.podsetup import namespace_flags, plan_mounts, sandbox_mounts
+from kubesvc.node.runtime.records import (
+    RuntimeExtras,
+    exit_file_of,
+    parse_exit_file,
+    parse_record,
+    record_json,
+)
+from kubesvc.node.runtime.wrapper import (
     DEFAULT_PATH,
     TERM_BIT,
     WRAPPER,
-    ExitStatus,
-    RuntimeExtras,
     Signals,
     container_env,
-    exit_file_of,
     exit_status,
-    namespace_flags,
-    parse_exit_file,
-    parse_record,
-    plan_mounts,
-    record_json,
-    sandbox_mounts,
     term_reaches_command,
     wrapper_argv,
 )

@@ -22,7 +22,9 @@ import pytest
 from kubesvc.node.layout import StateDir
 from kubesvc.node.runtime import procfs
 from kubesvc.node.runtime.base import ContainerHandle, ContainerSpec, Limits, Mount, StartError
-from kubesvc.node.runtime.process import PROBE_OUTPUT_CAP, ProcessRuntime, exit_file_of
+from kubesvc.node.runtime.process import ProcessRuntime
+from kubesvc.node.runtime.records import exit_file_of
+from kubesvc.node.runtime.spawn import PROBE_OUTPUT_CAP
 from kubesvc.node.sandbox.base import SandboxInfo
 from kubesvc.util.clock import FakeClock
 
