@@ -82,6 +82,7 @@ class EventRecorder:
         self.clock: Clock = clock or RealClock()
         self.cache_size = cache_size
         self._seen: OrderedDict[tuple[str, ...], _Seen] = OrderedDict()
+        self._last_nanos = 0
 
     async def normal(self, obj: Mapping[str, Any], reason: str, message: str) -> Obj | None:
         return await self.event(obj, NORMAL, reason, message)
@@ -150,7 +151,10 @@ class EventRecorder:
 
     def _make(self, ref: Obj, event_type: str, reason: str, message: str, now: datetime) -> Obj:
         # client-go names events "<object name>.<unix nanoseconds in hex>".
+        # The clock gives microseconds: two events of one object in the same microsecond
+        # (or on a clock that stands still) would share a name, so stamps only go forward.
         nanos = int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000
+        nanos = self._last_nanos = max(nanos, self._last_nanos + 1)
         name = f"{ref.get('name', '')}.{nanos:x}"
         namespace = str(ref.get("namespace") or "default")
         event = self._event_body(ref, event_type, reason, message, name, namespace)
