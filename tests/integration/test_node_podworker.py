@@ -516,12 +516,6 @@ async def test_a_finished_pod_keeps_its_containers_until_deleted(node: Node) -> 
     assert (node.runtime.stops, node.runtime.removed) == ([], [handle.container_id])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PodWorker._container_loop restarts a sidecar that _end stopped because the pod "
-    "finished (it checks only stop.event, not terminal_phase): the new sidecar runs on, "
-    "also after the pod is deleted",
-)
 async def test_a_finished_pod_stops_its_sidecars_for_good(node: Node) -> None:
     node.runtime.script("c", 0)
     spec = pod("p", [container()], restartPolicy="Never")
@@ -562,11 +556,6 @@ async def test_a_failing_pre_stop_hook_is_reported_and_the_container_still_stops
     assert failed["type"] == "Warning"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PodWorker._one_pre_stop (and _post_start) call hooks.run_handler without "
-    "clock=self.host.clock: a sleep hook sleeps in real time, not on the agent's clock",
-)
 async def test_a_pre_stop_sleep_hook_waits_on_the_agent_clock(node: Node) -> None:
     lifecycle = {"preStop": {"sleep": {"seconds": 5}}}
     await node.create(pod("p", [container(lifecycle=lifecycle)], terminationGracePeriodSeconds=7))

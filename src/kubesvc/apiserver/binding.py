@@ -8,9 +8,8 @@ code 201, as upstream's BindingREST answers. A pod that already has a node, or
 is being deleted, is a 409 Conflict on ``pods/binding``.
 
 The decisions are pure (``check`` and ``bind``); the handler runs ``bind``
-inside the store's compare-and-swap loop. Upstream also sets the pod's
-``PodScheduled`` condition in the same write; here status stays with its
-writers (the node agent), so only the spec and annotations change.
+inside the store's compare-and-swap loop. As upstream, the same write sets the
+pod's ``PodScheduled`` condition to True (so a scheduler needs no second write).
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def check(binding: Any, name: str) -> str:
     return str(node)
 
 
-def bind(pod: Obj, binding: Obj, node: str) -> Obj:
+def bind(pod: Obj, binding: Obj, node: str, now: str = "") -> Obj:
     """The pod after binding it to ``node``; raises the upstream Conflicts."""
     name = pod["metadata"]["name"]
     uid = (binding.get("metadata") or {}).get("uid")
@@ -71,6 +70,23 @@ def bind(pod: Obj, binding: Obj, node: str) -> Obj:
     annotations = (binding.get("metadata") or {}).get("annotations") or {}
     if annotations:
         out["metadata"].setdefault("annotations", {}).update(annotations)
+    status = out.setdefault("status", {})
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    scheduled = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+    if scheduled is None:
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "True",
+                "lastProbeTime": None,
+                "lastTransitionTime": now or None,
+            }
+        )
+    elif scheduled.get("status") != "True":
+        scheduled.update(status="True", lastTransitionTime=now or None)
+        scheduled.pop("reason", None)
+        scheduled.pop("message", None)
+    status["conditions"] = conditions
     return out
 
 

@@ -339,7 +339,7 @@ class ResourceHandlers:
 
         async def mutate(current: Obj | None) -> Obj:
             assert current is not None
-            return binding.bind(current, obj, node)
+            return binding.bind(current, obj, node, timestamp(self.clock()))
 
         await self.store.guaranteed_update(info.namespace, info.name, mutate, dry_run=dry_run)
         return Reply(binding.SUCCESS, 201)

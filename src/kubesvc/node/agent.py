@@ -54,6 +54,9 @@ SERVICES = resolve(("v1", "Service"))
 CONFIG_MAPS = resolve(("v1", "ConfigMap"))
 SECRETS = resolve(("v1", "Secret"))
 COMPONENT = "kubelet"
+START_CONCURRENCY = 4
+"""Pods starting at once (``PodWorker``'s start slots): a burst of pods is started a few
+at a time, each pod running sooner, instead of all of them together at the end."""
 
 
 class NodeAgent:
@@ -82,9 +85,13 @@ class NodeAgent:
         self.secrets = self.informers.informer(SECRETS)
         self.recorder = EventRecorder(api, COMPONENT, host=settings.node_name, clock=self.clock)
         self.workers: dict[str, PodWorker] = {}
+        self.removed: set[str] = set()
+        """UIDs whose worker ended by removing the pod from the API: events about them still
+        on their way (echoes of its last status writes) start no new worker."""
+        self.start_slots = asyncio.Semaphore(START_CONCURRENCY)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.adoptable: dict[str, list[ContainerHandle]] = {}
-        self.side_tasks: set[asyncio.Task[None]] = set()
+        self.side_tasks: set[asyncio.Task[bool]] = set()
         self.ready = asyncio.Event()
         self.server: KubeletServer | None = None
         self.allocatable: dict[str, str] = {}
@@ -157,9 +164,10 @@ class NodeAgent:
             tasks = list(self.tasks.values())
             if tasks:
                 await asyncio.wait(tasks)
-        for task in self.tasks.values():
+        tasks = list(self.tasks.values())  # workers leave ``self.tasks`` as they end
+        for task in tasks:
             task.cancel()
-        for task in self.tasks.values():
+        for task in tasks:
             try:
                 await task
             except BaseException:  # each worker already logged its end
@@ -168,6 +176,8 @@ class NodeAgent:
     # -- informer handlers --------------------------------------------------------------
     def _pod_added(self, pod: Obj) -> None:
         uid = str(pod["metadata"].get("uid") or "")
+        if uid in self.removed:
+            return
         worker = self.workers.get(uid)
         if worker is not None:
             worker.update(pod)
@@ -175,9 +185,9 @@ class NodeAgent:
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed") and uid not in self.adoptable:
             if pod["metadata"].get("deletionTimestamp"):
-                task = asyncio.ensure_future(self.finish(pod))
-                self.side_tasks.add(task)
-                task.add_done_callback(self.side_tasks.discard)
+                finishing = asyncio.ensure_future(self.finish(pod))
+                self.side_tasks.add(finishing)
+                finishing.add_done_callback(self.side_tasks.discard)
             return  # finished before this agent started: nothing to run
         worker = PodWorker(self, pod, self.adoptable.pop(uid, []))
         worker.update(pod)
@@ -187,15 +197,24 @@ class NodeAgent:
         task.add_done_callback(functools.partial(self._worker_done, uid))
 
     def _pod_deleted(self, pod: Obj) -> None:
-        worker = self.workers.get(str(pod["metadata"].get("uid") or ""))
+        uid = str(pod["metadata"].get("uid") or "")
+        self.removed.discard(uid)
+        worker = self.workers.get(uid)
         if worker is not None:
             worker.vanished()
 
     def _worker_done(self, uid: str, task: asyncio.Task[None]) -> None:
-        self.workers.pop(uid, None)
+        worker = self.workers.pop(uid, None)
         self.tasks.pop(uid, None)
         if not task.cancelled() and task.exception() is not None:
             logger.error("pod worker failed uid=%s", uid, exc_info=task.exception())
+        elif worker is not None and worker.removed and self._still_listed(worker):
+            self.removed.add(uid)  # forgotten when the informer shows the deletion
+
+    def _still_listed(self, worker: PodWorker) -> bool:
+        meta = worker.pod["metadata"]
+        listed = self.pods.get(str(meta.get("namespace") or ""), str(meta["name"]))
+        return listed is not None and listed["metadata"].get("uid") == worker.uid
 
     # -- PodHost ------------------------------------------------------------------------
     def sources(self) -> podconfig.Sources:
@@ -225,7 +244,7 @@ class NodeAgent:
             subresource="status",
         )
 
-    async def finish(self, pod: Obj) -> None:
+    async def finish(self, pod: Obj) -> bool:
         meta = pod["metadata"]
         try:
             await self.api.delete(
@@ -236,11 +255,13 @@ class NodeAgent:
                 uid=str(meta.get("uid") or ""),
             )
         except NotFound:
-            return
+            return True
         except (StatusError, ClientError) as exc:
             if getattr(exc, "reason", "") == "Conflict":
-                return  # a newer pod of the same name: not ours to delete
+                return True  # a newer pod of the same name: not ours to delete
             logger.warning("pod not removed pod=%s error=%s", meta.get("name"), exc)
+            return False
+        return True
 
     def track_log(self, handle: ContainerHandle) -> None:
         self.indexer.track(handle.log_path, handle.log_path.with_suffix(".idx"))

@@ -21,8 +21,26 @@ A ``PodWorker`` is a task that owns one pod UID. Its steps:
 
 Every change of the ``PodRecord`` marks the status dirty; one writer task per
 pod sends ``podstatus.compute`` to ``pods/status`` when it differs from what
-was last sent. A worker started with adopted containers (a restarted agent)
-takes them over instead of starting new ones.
+was last sent.
+
+Starting (from the sandbox until every container runs, or until the start
+waits on something: an init container, a retry, a back-off; at most
+``START_HOLD`` seconds) takes one of the agent's ``start_slots``, so that a
+burst of pods starts a few at a time and each is running sooner, rather than
+all of them interleaved step by step and running together at the end. While a
+pod waits for a slot or starts, its status writes are held back, so that a pod
+that starts promptly is reported in one write rather than one per step (each
+write is a patch, a watch event to every pod watcher and an echo back here);
+likewise a deleted pod's stopped containers and removed sandbox go out as one
+write (held at most ``END_HOLD``). The informer's echoes of our own writes do
+not make the status be computed again; a status that another writer changed
+is sent again (after ``RECHECK``, so that an echo still on its way is not
+taken for one). Events go out in order from one task per pod and never hold
+the pod's progress up (kubelet's recorder is asynchronous too); the end of the
+pod waits for them.
+
+A worker started with adopted containers (a restarted agent) takes them over
+instead of starting new ones.
 """
 
 from __future__ import annotations
@@ -31,8 +49,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
-from collections.abc import Awaitable
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -54,6 +73,7 @@ from kubesvc.node.sandbox.base import Sandbox, SandboxInfo
 from kubesvc.node.settings import NodeSettings
 from kubesvc.util.backoff import Backoff, BackoffPolicy
 from kubesvc.util.clock import Clock
+from kubesvc.util.tasks import until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +81,21 @@ Obj = dict[str, Any]
 PREPARE_RETRY = 2.0
 """Seconds between attempts to make a sandbox or mount volumes (kubelet retries similarly)."""
 DEFAULT_GRACE = 30
+START_HOLD = 1.0
+"""Longest a pod holds its start slot (and its status writes) once it has one."""
+END_HOLD = 1.0
+"""Longest the end of a deleted pod holds its status writes while it stops its containers
+and sandbox (so that both go out in one write)."""
+STATUS_SETTLE = 0.01
+"""A burst of changes within this many seconds goes out as one status write."""
+END_WAIT = 5.0
+"""How long the end of a worker waits for its last status and Events to be sent."""
+RECHECK = 1.0
+"""When the informer shows a status other than the one stored by our last write, it is
+compared again this much later (seconds) before ours is sent again: an event that was on
+its way before that write arrives in between and is no sign of another writer."""
+_RNG = random.Random()
+"""Back-off jitter source shared by all workers (seeding one per container costs more)."""
 
 
 class PodHost(Protocol):
@@ -70,6 +105,8 @@ class PodHost(Protocol):
     runtime: ContainerRuntime
     sandbox: Sandbox
     clock: Clock
+    start_slots: asyncio.Semaphore
+    """How many pods may be starting at once (see the module docstring)."""
 
     def sources(self) -> podconfig.Sources: ...
 
@@ -79,8 +116,9 @@ class PodHost(Protocol):
         """Send the pod's status; returns the pod as stored."""
         ...
 
-    async def finish(self, pod: Obj) -> None:
-        """Delete the pod from the API (grace 0, uid precondition); NotFound is fine."""
+    async def finish(self, pod: Obj) -> bool:
+        """Delete the pod from the API (grace 0, uid precondition); NotFound is fine.
+        False when it could not be deleted (the next event about it starts a worker again)."""
         ...
 
     def track_log(self, handle: ContainerHandle) -> None: ...
@@ -137,6 +175,8 @@ class PodWorker:
         self.stop = _Stop()
         self.dirty = asyncio.Event()
         self.done = asyncio.Event()
+        self.removed = False
+        """The pod was removed from the API at its end: nothing more to do for its UID."""
         self.probes: ProbeManager | None = None
         self._last_sent: Obj | None = None
         self._acked: Obj | None = None
@@ -145,18 +185,41 @@ class PodWorker:
         ready while this node was away), and we send ours again."""
         self._old_status: Obj = dict(pod.get("status") or {})
         self._warned: set[str] = set()
+        self._open = asyncio.Event()
+        """Status writes may go out: cleared while the pod waits for a slot and starts, and
+        while its end stops its containers and sandbox (each hold bounded by a timer)."""
+        self._hold_timer: asyncio.TimerHandle | None = None
+        self._start_slot = False
+        self._events: deque[tuple[Obj, bool, str, str]] = deque()
+        self._event_task: asyncio.Task[None] | None = None
+        self._recheck: asyncio.TimerHandle | None = None
+        self._sending = asyncio.Lock()
 
     # -- inputs from the agent ------------------------------------------------------
     def update(self, pod: Obj) -> None:
-        """A newer version of the pod from the informer."""
+        """A newer version of the pod from the informer. It marks the status dirty only when
+        that can change it: a new spec or a deletion; a status other than the one stored for
+        our last write is checked again ``RECHECK`` seconds later (``_recheck_status``)."""
+        old_spec = self.pod.get("spec")
         self.pod = pod
-        if self._acked is not None and pod.get("status") != self._acked:
-            self._last_sent = None
+        if self._acked is not None and pod.get("status") != self._acked and self._recheck is None:
+            loop = asyncio.get_running_loop()
+            self._recheck = loop.call_later(RECHECK, self._recheck_status)
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds")
             self._request_stop(float(grace) if grace is not None else self._spec_grace())
-        self.dirty.set()
+            self.dirty.set()
+        elif pod.get("spec") != old_spec:
+            self.dirty.set()
+
+    def _recheck_status(self) -> None:
+        """Another writer changed the status (the node lifecycle controller marking pods not
+        ready while this node was away) when the informer still shows it: send ours again."""
+        self._recheck = None
+        if self._acked is not None and self.pod.get("status") != self._acked:
+            self._last_sent = None
+            self.dirty.set()
 
     def vanished(self) -> None:
         """The pod is gone from the API (force-deleted): stop with its own grace period."""
@@ -173,6 +236,7 @@ class PodWorker:
             return
         self.stop.grace = grace
         self.stop.event.set()
+        self._start_over()
         for run in list(self.running.values()):
             if run.waiter is not None:
                 run.waiter.cancel()
@@ -189,16 +253,31 @@ class PodWorker:
             for task in self.loops:
                 task.cancel()
             self.done.set()
+            self._start_over()
+            if self._recheck is not None:
+                self._recheck.cancel()
             self.dirty.set()
-            if asyncio.current_task() is not None and not _cancelling():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(status_task), 5.0)
-            status_task.cancel()
+            senders = {status_task}
+            if self._event_task is not None:
+                senders.add(self._event_task)
+            try:
+                if asyncio.current_task() is not None and not _cancelling():
+                    await asyncio.wait(senders, timeout=END_WAIT)
+            finally:
+                for task in senders:
+                    task.cancel()
 
     async def _live(self) -> None:
-        self.record.start_time = self.record.start_time or time.time()
+        self.record.start_time = self.record.start_time or self.host.clock.now().timestamp()
         self.dirty.set()
-        if self.stop.event.is_set() or not await self._prepare():
+        if not await until_stopped(self.host.start_slots.acquire(), self.stop.event):
+            return
+        self._start_slot = True
+        if self.stop.event.is_set():
+            self._start_over()
+            return
+        self._hold_status(START_HOLD, self._start_over)
+        if not await self._prepare():
             return
         assert self.sandbox is not None
         self.probes = ProbeManager(
@@ -249,9 +328,7 @@ class PodWorker:
                 break
             except Exception as exc:  # any failure is reported and retried
                 logger.warning("pod sandbox failed pod=%s error=%s", self.key, exc)
-                await self._warn_once(
-                    "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}"
-                )
+                self._warn_once("FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
                 if await self._sleep(PREPARE_RETRY):
                     return False
         if self.sandbox is None:
@@ -261,7 +338,7 @@ class PodWorker:
         self.record.sandbox_ready = True
         self.dirty.set()
         for reason, message in podconfig.pod_warnings(self.pod, self.host.settings):
-            await self.host.event(self.pod, True, reason, message)
+            self._event(True, reason, message)
         while not self.stop.event.is_set():
             problems = podconfig.write_volumes(
                 self.pod, self.sandbox, self.host.sources(), self.host.settings
@@ -269,7 +346,7 @@ class PodWorker:
             for reason, message, warning in problems.events:
                 if reason + message not in self._warned:
                     self._warned.add(reason + message)
-                    await self.host.event(self.pod, warning, reason, message)
+                    self._event(warning, reason, message)
             if not problems.blocking:
                 return True
             if await self._sleep(PREPARE_RETRY):
@@ -311,10 +388,10 @@ class PodWorker:
     async def _container_loop(self, c: Obj, rec: S.ContainerRecord, *, init: bool) -> None:
         backoff = self._backoff()
         policy = "Always" if init else self._restart_policy()
-        while not self.stop.event.is_set():
+        while not self._ending():
             began = self.host.clock.monotonic()
             status = await self._run_once(c, rec)
-            if self.stop.event.is_set():
+            if self._ending():
                 return
             if status is not None:
                 if policy == "Never" or (policy == "OnFailure" and status.exit_code == 0):
@@ -323,6 +400,10 @@ class PodWorker:
                     backoff.reset()
             if await self._back_off(rec, backoff):
                 return
+
+    def _ending(self) -> bool:
+        """Deleted, or finished for good (a sidecar stopped at the end must stay stopped)."""
+        return self.stop.event.is_set() or bool(self.record.terminal_phase)
 
     async def _run_once(self, c: Obj, rec: S.ContainerRecord) -> ExitStatus | None:
         """Start (or adopt) one attempt and wait for its end; None if it never started."""
@@ -349,12 +430,10 @@ class PodWorker:
             except (ConfigError, StartError) as exc:
                 rec.waiting_reason, rec.waiting_message = exc.reason, exc.message
                 self.dirty.set()
-                await self._warn_once(
-                    "Failed", f"Error: {exc.message}", key=f"{rec.name}/{exc.reason}"
-                )
+                self._warn_once("Failed", f"Error: {exc.message}", key=f"{rec.name}/{exc.reason}")
                 return None
-            await self.host.event(self.pod, False, "Created", f"Created container: {rec.name}")
-            await self.host.event(self.pod, False, "Started", f"Started container {rec.name}")
+            self._event(False, "Created", f"Created container: {rec.name}")
+            self._event(False, "Started", f"Started container {rec.name}")
         return await self._watch(c, rec, handle)
 
     async def _watch(
@@ -375,6 +454,8 @@ class PodWorker:
         try:
             if not rec.init or rec.restartable_init:
                 await self._post_start(c, rec)
+            if rec.init or all(r.handle is not None for r in self.record.containers):
+                self._start_over()  # an init container runs, or every container does
             run.waiter = asyncio.ensure_future(self.host.runtime.wait(handle))
             try:
                 status = await run.waiter
@@ -414,14 +495,16 @@ class PodWorker:
             exec_fn=functools.partial(self._exec_in, rec.name),
             timeout=30.0,
             pod=self.pod,
+            clock=self.host.clock,
         )
         if not ok:
-            await self.host.event(self.pod, True, "FailedPostStartHook", message)
+            self._event(True, "FailedPostStartHook", message)
             self._probe_kill(rec.name, f"PostStartHook failed: {message}")
 
     def _backoff(self) -> Backoff:
         s = self.host.settings
-        return Backoff(BackoffPolicy(initial=s.crashloop_backoff_base, cap=s.crashloop_backoff_cap))
+        policy = BackoffPolicy(initial=s.crashloop_backoff_base, cap=s.crashloop_backoff_cap)
+        return Backoff(policy, _RNG)
 
     async def _back_off(self, rec: S.ContainerRecord, backoff: Backoff) -> bool:
         """Wait before the next attempt (none before the first restart); True if stopping."""
@@ -440,8 +523,7 @@ class PodWorker:
                     f"pod={self.record.name}_{self.record.namespace}({self.uid})"
                 )
             self.dirty.set()
-            await self.host.event(
-                self.pod,
+            self._event(
                 True,
                 "BackOff",
                 f"Back-off restarting failed container {rec.name} in pod "
@@ -476,11 +558,11 @@ class PodWorker:
         self._background(self._kill(run, message))
 
     async def _kill(self, run: _Running, message: str) -> None:
-        await self.host.event(self.pod, False, "Killing", message)
+        self._event(False, "Killing", message)
         await self.host.runtime.stop(run.handle, self._spec_grace())
 
     def _probe_event(self, reason: str, message: str, warning: bool) -> None:
-        self._background(self.host.event(self.pod, warning, reason, message))
+        self._event(warning, reason, message)
 
     async def _exec(self, argv: tuple[str, ...], seconds: float) -> ExecResult:
         assert self.sandbox is not None
@@ -508,12 +590,14 @@ class PodWorker:
         until it is deleted."""
         deadline = self.host.clock.monotonic() + self.stop.grace
         if self.stop.event.is_set():
+            self._hold_status(END_HOLD, self._release_status)
             await self._pre_stop(deadline)
         stops = [self._stop_container(name, run, deadline) for name, run in self.running.items()]
         stops += [self._stop_adopted(h) for h in self.adopted.values()]
         self.adopted.clear()
         await asyncio.gather(*stops)
         await self._teardown_sandbox()
+        self._release_status()
         if not self.stop.event.is_set():
             await self.stop.event.wait()  # terminal: logs stay readable until deletion
         for handle in self.previous.values():
@@ -521,7 +605,8 @@ class PodWorker:
         podconfig.remove_pod_files(self.host.settings, self.uid)
         if not self.stop.vanished:
             await self._flush_status()
-            await self.host.finish(self.pod)
+            await self._events_sent()
+            self.removed = await self.host.finish(self.pod)
 
     async def _teardown_sandbox(self) -> None:
         try:
@@ -545,26 +630,38 @@ class PodWorker:
             await asyncio.gather(*hooks)
 
     async def _one_pre_stop(self, c: Obj, handler: Obj, deadline: float) -> None:
+        """Run a preStop hook within what is left of the grace period (on the agent's clock)."""
         assert self.sandbox is not None
         budget = max(0.0, deadline - self.host.clock.monotonic())
-        with contextlib.suppress(TimeoutError):
-            ok, message = await asyncio.wait_for(
-                run_handler(
-                    handler,
-                    pod_ip=self.sandbox.ip,
-                    container=c,
-                    exec_fn=functools.partial(self._exec_in, str(c.get("name"))),
-                    timeout=budget,
-                    pod=self.pod,
-                ),
-                budget,
+        hook = asyncio.ensure_future(
+            run_handler(
+                handler,
+                pod_ip=self.sandbox.ip,
+                container=c,
+                exec_fn=functools.partial(self._exec_in, str(c.get("name"))),
+                timeout=budget,
+                pod=self.pod,
+                clock=self.host.clock,
             )
-            if not ok:
-                await self.host.event(self.pod, True, "FailedPreStopHook", message)
+        )
+        timer = asyncio.ensure_future(self.host.clock.sleep(budget))
+        try:
+            await asyncio.wait({hook, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not hook.done():
+                hook.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await hook
+        if hook.cancelled():
+            return
+        ok, message = hook.result()
+        if not ok:
+            self._event(True, "FailedPreStopHook", message)
 
     async def _stop_container(self, name: str, run: _Running, deadline: float) -> None:
         grace = max(0.0, deadline - self.host.clock.monotonic())
-        await self.host.event(self.pod, False, "Killing", f"Stopping container {name}")
+        self._event(False, "Killing", f"Stopping container {name}")
         status = await self.host.runtime.stop(run.handle, grace)
         rec = self._find(name)
         if rec is not None:
@@ -587,17 +684,47 @@ class PodWorker:
     async def _status_writer(self) -> None:
         while True:
             await self.dirty.wait()
-            await asyncio.sleep(0.01)  # let a burst of changes settle into one write
+            await self._open.wait()
+            await asyncio.sleep(STATUS_SETTLE)  # let a burst of changes settle into one write
+            if not self._open.is_set():
+                continue  # held again meanwhile (the end began)
             self.dirty.clear()
             await self._send_status()
             if self.done.is_set() and not self.dirty.is_set():
                 return
 
+    def _hold_status(self, seconds: float, until: Callable[[], None]) -> None:
+        """Hold status writes back; ``until`` lets them out after ``seconds`` at the latest."""
+        self._open.clear()
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+        self._hold_timer = asyncio.get_running_loop().call_later(seconds, until)
+
+    def _release_status(self) -> None:
+        self._open.set()
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+
+    def _start_over(self) -> None:
+        """The start no longer holds anything back: give the slot back, let status out."""
+        self._release_status()
+        if self._start_slot:
+            self._start_slot = False
+            self.host.start_slots.release()
+
     async def _send_status(self) -> None:
+        async with self._sending:  # the writer and the end's flush: one after the other
+            await self._send_status_now()
+
+    async def _send_status_now(self) -> None:
         if self.stop.vanished:
             return
         status = podstatus.compute(
-            self.pod, self.record, now=time.time(), old_status=self._old_status
+            self.pod,
+            self.record,
+            now=self.host.clock.now().timestamp(),
+            old_status=self._old_status,
         )
         if status == self._last_sent:
             return
@@ -620,6 +747,7 @@ class PodWorker:
             return True
         if seconds <= 0:
             return False
+        self._start_over()  # waiting on a timer: report where the pod stands
         sleeper = asyncio.ensure_future(self.host.clock.sleep(seconds))
         waiter = asyncio.ensure_future(self.stop.event.wait())
         try:
@@ -629,12 +757,34 @@ class PodWorker:
             waiter.cancel()
         return self.stop.event.is_set()
 
-    async def _warn_once(self, reason: str, message: str, key: str = "") -> None:
+    def _event(self, warning: bool, reason: str, message: str) -> None:
+        """Queue an Event about the pod; one task sends the pod's Events in order."""
+        self._events.append((self.pod, warning, reason, message))
+        if self._event_task is None or self._event_task.done():
+            self._event_task = asyncio.ensure_future(self._send_events())
+
+    async def _send_events(self) -> None:
+        while self._events:
+            pod, warning, reason, message = self._events.popleft()
+            try:
+                await self.host.event(pod, warning, reason, message)
+            except Exception as exc:  # best effort, as the recorder itself
+                logger.warning(
+                    "pod event not sent pod=%s reason=%s error=%s", self.key, reason, exc
+                )
+
+    async def _events_sent(self) -> None:
+        """Wait (at most ``END_WAIT``) until the queued Events are sent."""
+        task = self._event_task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=END_WAIT)
+
+    def _warn_once(self, reason: str, message: str, key: str = "") -> None:
         token = key or reason + message
         if token in self._warned:
             return
         self._warned.add(token)
-        await self.host.event(self.pod, True, reason, message)
+        self._event(True, reason, message)
 
 
 def _latest_attempts(handles: list[ContainerHandle]) -> dict[str, ContainerHandle]:

@@ -70,6 +70,36 @@ def test_bind_sets_node_and_annotations_without_touching_the_input() -> None:
     assert "nodeName" not in POD["spec"]
 
 
+EARLIER = {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("conditions", "want"),
+    [
+        pytest.param(
+            [],
+            [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+              "lastTransitionTime": "2026-01-02T03:04:05Z"}],
+            id="added",
+        ),
+        pytest.param(
+            [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+              "message": "0/1 nodes are available", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+            [{"type": "PodScheduled", "status": "True",
+              "lastTransitionTime": "2026-01-02T03:04:05Z"}],
+            id="unschedulable-becomes-true",
+        ),
+        pytest.param([EARLIER], [EARLIER], id="already-true-kept"),
+    ],
+)  # fmt: skip
+def test_bind_sets_the_pod_scheduled_condition(
+    conditions: list[dict[str, Any]], want: list[dict[str, Any]]
+) -> None:
+    pod = {**POD, "status": {"conditions": conditions}}
+    bound = binding.bind(pod, target(), "node-a", "2026-01-02T03:04:05Z")
+    assert bound["status"]["conditions"] == want
+
+
 @pytest.mark.parametrize(
     ("pod", "body", "detail"),
     [
