@@ -724,7 +724,7 @@ class PodWorker:
             self.pod,
             self.record,
             now=self.host.clock.now().timestamp(),
-            old_status=self._old_status,
+            old_status=self._previous_status(),
         )
         if status == self._last_sent:
             return
@@ -739,6 +739,20 @@ class PodWorker:
         self._last_sent = status
         self._old_status = status
         self._acked = stored.get("status")
+
+    def _previous_status(self) -> Obj:
+        """What we last wrote, plus the conditions other writers own as the API has them
+        now (readiness gates, DisruptionTarget): those must survive our next write."""
+        ours = self._old_status
+        own = {c.get("type") for c in ours.get("conditions") or [] if isinstance(c, dict)}
+        others = [
+            c
+            for c in (self.pod.get("status") or {}).get("conditions") or []
+            if isinstance(c, dict) and c.get("type") not in own
+        ]
+        if not others:
+            return ours
+        return {**ours, "conditions": others + list(ours.get("conditions") or [])}
 
     # -- helpers ----------------------------------------------------------------------
     async def _sleep(self, seconds: float) -> bool:
