@@ -185,6 +185,7 @@ class NodeAgent:
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed") and uid not in self.adoptable:
             if pod["metadata"].get("deletionTimestamp"):
+                podconfig.remove_pod_files(self.settings, uid)  # its logs, kept until now
                 finishing = asyncio.ensure_future(self.finish(pod))
                 self.side_tasks.add(finishing)
                 finishing.add_done_callback(self.side_tasks.discard)
