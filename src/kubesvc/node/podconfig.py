@@ -156,11 +156,6 @@ def _host_ip(sandbox: SandboxInfo, settings: NodeSettings) -> str:
     return "127.0.0.1" if settings.network_mode == LOOPBACK else sandbox.ip
 
 
-def mounts_apply(settings: NodeSettings, sandbox: SandboxInfo) -> bool:
-    """Volumes are mounted at their mountPath only inside a pod's own mount namespace."""
-    return bool(sandbox.netns) or (sandbox.host_network and settings.network_mode != LOOPBACK)
-
-
 def container_mounts(
     pod: Obj, c: Obj, pd: PodDir, settings: NodeSettings, env: dict[str, str]
 ) -> list[Mount]:
