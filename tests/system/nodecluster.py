@@ -147,6 +147,10 @@ class NodeCluster:
                 "netns",
                 "--crashloop-backoff",
                 BACKOFF,
+                "--node-lease-duration",
+                "2",
+                "--cluster-dns",
+                "10.96.0.10",
             ],
             READY_NODE,
         )

@@ -535,3 +535,36 @@ def test_the_seeds_pod_shape_config_items_pvc_subpath_probe_headers_host_port(
     assert not any(Path("/home/app").rglob("*.yml"))
     k.ok("delete", "pod", "seedlike")
     assert not Path("/home/app").exists()
+
+
+def test_pods_get_their_own_resolv_conf_hosts_and_hostname(
+    cluster: NodeCluster, k: Kubectl
+) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "named"},
+        "spec": {
+            "hostname": "web-0",
+            "subdomain": "web",
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "busybox",
+                    "command": ["sh", "-c", "cat /etc/resolv.conf /etc/hosts; hostname"],
+                }
+            ],
+        },
+    }
+    k.ok("apply", "-f", k.write("named.yaml", pod))
+    wait_for("Completed", lambda: "Completed" in k.ok("get", "pod", "named"))
+    out = k.ok("logs", "named")
+    ns = k.namespace
+    assert "nameserver 10.96.0.10" in out
+    assert f"search {ns}.svc.cluster.local svc.cluster.local cluster.local" in out
+    assert "options ndots:5" in out
+    ip = k.obj("pod", "named")["status"]["podIP"]
+    assert f"{ip}\tweb-0.web.{ns}.svc.cluster.local\tweb-0" in out
+    assert out.rstrip().splitlines()[-1] == "web-0"
+    k.ok("delete", "pod", "named")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -206,6 +207,19 @@ def _node_flags(sp: argparse.ArgumentParser) -> None:
         help="this node's pod addresses in netns mode (default 10.244.0.0/24)",
     )
     sp.add_argument(
+        "--cluster-dns",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="nameserver written into pods' resolv.conf (repeatable; default: none, pods "
+        "use the host's resolvers until kubesvc's DNS server runs)",
+    )
+    sp.add_argument(
+        "--cluster-domain",
+        default="cluster.local",
+        help="the cluster's DNS domain, for pods' search path (default cluster.local)",
+    )
+    sp.add_argument(
         "--node-lease-duration",
         type=_positive_seconds,
         default=40.0,
@@ -241,7 +255,16 @@ def _node_settings(args: argparse.Namespace, data_dir: Path) -> NodeSettings:
         crashloop_backoff_base=base,
         crashloop_backoff_cap=cap,
         lease_duration_seconds=max(1, round(args.node_lease_duration)),
+        cluster_dns=tuple(_checked_ip(ip) for ip in args.cluster_dns),
+        cluster_domain=args.cluster_domain.strip(".") or "cluster.local",
     )
+
+
+def _checked_ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise ValueError(f"--cluster-dns wants an IP address, not {text!r}") from None
 
 
 def _setup_logging(verbose: int) -> None:

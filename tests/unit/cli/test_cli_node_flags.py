@@ -23,6 +23,10 @@ def test_flags_become_node_settings(command: str, tmp_path: Path) -> None:
             "10.9.0.0/24",
             "--crashloop-backoff",
             "0.5,4",
+            "--cluster-dns",
+            "10.96.0.10",
+            "--cluster-domain",
+            "example.internal.",
             "--node-lease-duration",
             "8",
         ]
@@ -33,6 +37,8 @@ def test_flags_become_node_settings(command: str, tmp_path: Path) -> None:
     assert settings.pod_cidr == "10.9.0.0/24"
     assert (settings.crashloop_backoff_base, settings.crashloop_backoff_cap) == (0.5, 4.0)
     assert settings.lease_duration_seconds == 8
+    assert settings.cluster_dns == ("10.96.0.10",)
+    assert settings.cluster_domain == "example.internal"
     assert settings.state_dir == tmp_path / "node" / "n1"
 
 
@@ -43,6 +49,11 @@ def test_flags_become_node_settings(command: str, tmp_path: Path) -> None:
             ["node", "--network-mode", "loopback", "--crashloop-backoff", "fast"],
             "--crashloop-backoff wants BASE,CAP in seconds, not 'fast'",
             id="bad-backoff",
+        ),
+        pytest.param(
+            ["node", "--network-mode", "loopback", "--cluster-dns", "kube-dns"],
+            "--cluster-dns wants an IP address, not 'kube-dns'",
+            id="cluster-dns-not-an-ip",
         ),
         pytest.param(
             ["up", "--network-mode", "loopback", "--crashloop-backoff", "1"],
