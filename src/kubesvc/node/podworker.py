@@ -19,9 +19,8 @@ A ``PodWorker`` is a task that owns one pod UID. Its steps:
    is done and none restarts, the pod is terminal (Succeeded/Failed): its
    sandbox goes, its logs stay until the pod is deleted.
 
-Every change of the ``PodRecord`` marks the status dirty; one writer task per
-pod sends ``podstatus.compute`` to ``pods/status`` when it differs from what
-was last sent.
+Every change of the ``PodRecord`` marks the status changed; the pod's
+``statusreport.StatusReporter`` writes it (when, what, how seldom: see there).
 
 Starting (from the sandbox until every container runs, or until the start
 waits on something: an init container, a retry, a back-off; at most
@@ -32,10 +31,7 @@ pod waits for a slot or starts, its status writes are held back, so that a pod
 that starts promptly is reported in one write rather than one per step (each
 write is a patch, a watch event to every pod watcher and an echo back here);
 likewise a deleted pod's stopped containers and removed sandbox go out as one
-write (held at most ``END_HOLD``). The informer's echoes of our own writes do
-not make the status be computed again; a status that another writer changed
-is sent again (after ``RECHECK``, so that an echo still on its way is not
-taken for one). Events go out in order from one task per pod and never hold
+write (held at most ``END_HOLD``). Events go out in order from one task per pod and never hold
 the pod's progress up (kubelet's recorder is asynchronous too); the end of the
 pod waits for them.
 
@@ -51,13 +47,11 @@ import functools
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kubesvc.api.errors import NotFound, StatusError
-from kubesvc.client.errors import ClientError
-from kubesvc.node import logsource, podconfig, podstatus
+from kubesvc.node import logsource, podconfig
 from kubesvc.node import podstate as S
 from kubesvc.node.hooks import run_handler
 from kubesvc.node.podconfig import ConfigError
@@ -71,6 +65,7 @@ from kubesvc.node.runtime.base import (
 )
 from kubesvc.node.sandbox.base import Sandbox, SandboxInfo
 from kubesvc.node.settings import NodeSettings
+from kubesvc.node.statusreport import StatusReporter
 from kubesvc.util.backoff import Backoff, BackoffPolicy
 from kubesvc.util.clock import Clock
 from kubesvc.util.tasks import until_stopped
@@ -86,14 +81,8 @@ START_HOLD = 1.0
 END_HOLD = 1.0
 """Longest the end of a deleted pod holds its status writes while it stops its containers
 and sandbox (so that both go out in one write)."""
-STATUS_SETTLE = 0.01
-"""A burst of changes within this many seconds goes out as one status write."""
 END_WAIT = 5.0
 """How long the end of a worker waits for its last status and Events to be sent."""
-RECHECK = 1.0
-"""When the informer shows a status other than the one stored by our last write, it is
-compared again this much later (seconds) before ours is sent again: an event that was on
-its way before that write arrives in between and is no sign of another writer."""
 _RNG = random.Random()
 """Back-off jitter source shared by all workers (seeding one per container costs more)."""
 
@@ -173,53 +162,31 @@ class PodWorker:
         self.previous: dict[str, ContainerHandle] = {}
         """The last ended attempt per container: kept on disk for adoption and ``--previous``."""
         self.stop = _Stop()
-        self.dirty = asyncio.Event()
         self.done = asyncio.Event()
         self.removed = False
         """The pod was removed from the API at its end: nothing more to do for its UID."""
         self.probes: ProbeManager | None = None
-        self._last_sent: Obj | None = None
-        self._acked: Obj | None = None
-        """The status as the API stored our last write: another writer changed it when the
-        informer shows something else (the node lifecycle controller marking pods not
-        ready while this node was away), and we send ours again."""
-        self._old_status: Obj = dict(pod.get("status") or {})
+        self.status = StatusReporter(self)
         self._warned: set[str] = set()
-        self._open = asyncio.Event()
-        """Status writes may go out: cleared while the pod waits for a slot and starts, and
-        while its end stops its containers and sandbox (each hold bounded by a timer)."""
-        self._hold_timer: asyncio.TimerHandle | None = None
         self._start_slot = False
         self._events: deque[tuple[Obj, bool, str, str]] = deque()
         self._event_task: asyncio.Task[None] | None = None
-        self._recheck: asyncio.TimerHandle | None = None
-        self._sending = asyncio.Lock()
 
     # -- inputs from the agent ------------------------------------------------------
     def update(self, pod: Obj) -> None:
         """A newer version of the pod from the informer. It marks the status dirty only when
         that can change it: a new spec or a deletion; a status other than the one stored for
-        our last write is checked again ``RECHECK`` seconds later (``_recheck_status``)."""
+        our last write is checked again a little later (``StatusReporter.observe``)."""
         old_spec = self.pod.get("spec")
         self.pod = pod
-        if self._acked is not None and pod.get("status") != self._acked and self._recheck is None:
-            loop = asyncio.get_running_loop()
-            self._recheck = loop.call_later(RECHECK, self._recheck_status)
+        self.status.observe(pod)
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds")
             self._request_stop(float(grace) if grace is not None else self._spec_grace())
-            self.dirty.set()
+            self.status.changed()
         elif pod.get("spec") != old_spec:
-            self.dirty.set()
-
-    def _recheck_status(self) -> None:
-        """Another writer changed the status (the node lifecycle controller marking pods not
-        ready while this node was away) when the informer still shows it: send ours again."""
-        self._recheck = None
-        if self._acked is not None and self.pod.get("status") != self._acked:
-            self._last_sent = None
-            self.dirty.set()
+            self.status.changed()
 
     def vanished(self) -> None:
         """The pod is gone from the API (force-deleted): stop with its own grace period."""
@@ -245,7 +212,7 @@ class PodWorker:
     async def run(self) -> None:
         """The pod's whole life here. Cancelling it (agent shutdown) leaves containers
         running for the next agent to adopt."""
-        status_task = asyncio.ensure_future(self._status_writer())
+        status_task = asyncio.ensure_future(self.status.run(self.done))
         try:
             await self._live()
             await self._end()
@@ -254,9 +221,7 @@ class PodWorker:
                 task.cancel()
             self.done.set()
             self._start_over()
-            if self._recheck is not None:
-                self._recheck.cancel()
-            self.dirty.set()
+            self.status.closing()
             senders = {status_task}
             if self._event_task is not None:
                 senders.add(self._event_task)
@@ -269,14 +234,14 @@ class PodWorker:
 
     async def _live(self) -> None:
         self.record.start_time = self.record.start_time or self.host.clock.now().timestamp()
-        self.dirty.set()
+        self.status.changed()
         if not await until_stopped(self.host.start_slots.acquire(), self.stop.event):
             return
         self._start_slot = True
         if self.stop.event.is_set():
             self._start_over()
             return
-        self._hold_status(START_HOLD, self._start_over)
+        self.status.hold(START_HOLD, self._start_over)
         if not await self._prepare():
             return
         assert self.sandbox is not None
@@ -294,7 +259,7 @@ class PodWorker:
             if not await self._initialise():
                 return
             self.record.initialized = True
-            self.dirty.set()
+            self.status.changed()
             main = [
                 self._spawn(self._container_loop(c, rec, init=False))
                 for c, rec in zip(self._spec_containers(), self.record.containers, strict=True)
@@ -336,7 +301,7 @@ class PodWorker:
         self.record.ip = self.sandbox.ip
         self.record.host_ip = self.host.sandbox.node_ip
         self.record.sandbox_ready = True
-        self.dirty.set()
+        self.status.changed()
         for reason, message in podconfig.pod_warnings(self.pod, self.host.settings):
             self._event(True, reason, message)
         while not self.stop.event.is_set():
@@ -378,7 +343,7 @@ class PodWorker:
                 return True
             if self._restart_policy() == "Never":
                 self.record.terminal_phase = "Failed"
-                self.dirty.set()
+                self.status.changed()
                 return False
             if await self._back_off(rec, backoff):
                 return False
@@ -429,7 +394,7 @@ class PodWorker:
                 logsource.prune(self.pod_dir, rec.name, handle.attempt)
             except (ConfigError, StartError) as exc:
                 rec.waiting_reason, rec.waiting_message = exc.reason, exc.message
-                self.dirty.set()
+                self.status.changed()
                 self._warn_once("Failed", f"Error: {exc.message}", key=f"{rec.name}/{exc.reason}")
                 return None
             self._event(False, "Created", f"Created container: {rec.name}")
@@ -481,7 +446,7 @@ class PodWorker:
     ) -> ExitStatus:
         rec.terminated = S.Terminated(status, handle.started_at, handle.container_id)
         self.previous[rec.name] = handle
-        self.dirty.set()
+        self.status.changed()
         return status
 
     async def _post_start(self, c: Obj, rec: S.ContainerRecord) -> None:
@@ -522,7 +487,7 @@ class PodWorker:
                     f"back-off {_duration(delay)} restarting failed container={rec.name} "
                     f"pod={self.record.name}_{self.record.namespace}({self.uid})"
                 )
-            self.dirty.set()
+            self.status.changed()
             self._event(
                 True,
                 "BackOff",
@@ -537,7 +502,7 @@ class PodWorker:
             return
         failed = any(r.terminated is not None and r.terminated.exit.exit_code != 0 for r in records)
         self.record.terminal_phase = "Failed" if failed else "Succeeded"
-        self.dirty.set()
+        self.status.changed()
 
     # -- probes ---------------------------------------------------------------------
     def _probe_changed(self) -> None:
@@ -548,7 +513,7 @@ class PodWorker:
                 continue
             rec.started = self.probes.started(rec.name)
             rec.ready = rec.started and self.probes.ready(rec.name)
-        self.dirty.set()
+        self.status.changed()
 
     def _probe_kill(self, container: str, message: str) -> None:
         run = self.running.get(container)
@@ -590,21 +555,21 @@ class PodWorker:
         until it is deleted."""
         deadline = self.host.clock.monotonic() + self.stop.grace
         if self.stop.event.is_set():
-            self._hold_status(END_HOLD, self._release_status)
+            self.status.hold(END_HOLD, self.status.release)
             await self._pre_stop(deadline)
         stops = [self._stop_container(name, run, deadline) for name, run in self.running.items()]
         stops += [self._stop_adopted(h) for h in self.adopted.values()]
         self.adopted.clear()
         await asyncio.gather(*stops)
         await self._teardown_sandbox()
-        self._release_status()
+        self.status.release()
         if not self.stop.event.is_set():
             await self.stop.event.wait()  # terminal: logs stay readable until deletion
         for handle in self.previous.values():
             self.host.runtime.remove(handle)
         podconfig.remove_pod_files(self.host.settings, self.uid)
         if not self.stop.vanished:
-            await self._flush_status()
+            await self.status.flush()
             await self._events_sent()
             self.removed = await self.host.finish(self.pod)
 
@@ -614,11 +579,7 @@ class PodWorker:
         except Exception as exc:  # logged; cleanup retries at the next start
             logger.warning("pod sandbox teardown failed pod=%s error=%s", self.key, exc)
         self.record.sandbox_ready = False
-        self.dirty.set()
-
-    async def _flush_status(self) -> None:
-        self.dirty.clear()
-        await self._send_status()
+        self.status.changed()
 
     async def _pre_stop(self, deadline: float) -> None:
         hooks = []
@@ -680,79 +641,12 @@ class PodWorker:
                 return rec
         return None
 
-    # -- status -----------------------------------------------------------------------
-    async def _status_writer(self) -> None:
-        while True:
-            await self.dirty.wait()
-            await self._open.wait()
-            await asyncio.sleep(STATUS_SETTLE)  # let a burst of changes settle into one write
-            if not self._open.is_set():
-                continue  # held again meanwhile (the end began)
-            self.dirty.clear()
-            await self._send_status()
-            if self.done.is_set() and not self.dirty.is_set():
-                return
-
-    def _hold_status(self, seconds: float, until: Callable[[], None]) -> None:
-        """Hold status writes back; ``until`` lets them out after ``seconds`` at the latest."""
-        self._open.clear()
-        if self._hold_timer is not None:
-            self._hold_timer.cancel()
-        self._hold_timer = asyncio.get_running_loop().call_later(seconds, until)
-
-    def _release_status(self) -> None:
-        self._open.set()
-        if self._hold_timer is not None:
-            self._hold_timer.cancel()
-            self._hold_timer = None
-
     def _start_over(self) -> None:
         """The start no longer holds anything back: give the slot back, let status out."""
-        self._release_status()
+        self.status.release()
         if self._start_slot:
             self._start_slot = False
             self.host.start_slots.release()
-
-    async def _send_status(self) -> None:
-        async with self._sending:  # the writer and the end's flush: one after the other
-            await self._send_status_now()
-
-    async def _send_status_now(self) -> None:
-        if self.stop.vanished:
-            return
-        status = podstatus.compute(
-            self.pod,
-            self.record,
-            now=self.host.clock.now().timestamp(),
-            old_status=self._previous_status(),
-        )
-        if status == self._last_sent:
-            return
-        try:
-            stored = await self.host.patch_status(self.pod, status)
-        except NotFound:
-            return
-        except (StatusError, ClientError) as exc:
-            logger.warning("pod status not sent pod=%s error=%s", self.key, exc)
-            self.host.clock.call_later(1.0, self.dirty.set)
-            return
-        self._last_sent = status
-        self._old_status = status
-        self._acked = stored.get("status")
-
-    def _previous_status(self) -> Obj:
-        """What we last wrote, plus the conditions other writers own as the API has them
-        now (readiness gates, DisruptionTarget): those must survive our next write."""
-        ours = self._old_status
-        own = {c.get("type") for c in ours.get("conditions") or [] if isinstance(c, dict)}
-        others = [
-            c
-            for c in (self.pod.get("status") or {}).get("conditions") or []
-            if isinstance(c, dict) and c.get("type") not in own
-        ]
-        if not others:
-            return ours
-        return {**ours, "conditions": others + list(ours.get("conditions") or [])}
 
     # -- helpers ----------------------------------------------------------------------
     async def _sleep(self, seconds: float) -> bool:
