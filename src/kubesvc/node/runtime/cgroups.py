@@ -381,10 +381,11 @@ def remove(dirs: Iterable[Path]) -> bool:
     for d in dirs:
         ok = _rmdir_cgroup(d) and ok
         if d.parent.parent.name == BASE:
-            try:
-                d.parent.rmdir()
-            except OSError:
-                pass  # other containers of the pod still have theirs
+            for empty in (d.parent, d.parent.parent):  # the pod's, then the base once unused
+                try:
+                    empty.rmdir()
+                except OSError:
+                    break  # other containers (or pods) still have theirs
     return ok
 
 
