@@ -456,7 +456,7 @@ def test_cleanup_after_a_crash_leaves_nothing(cluster: NodeCluster, k: Kubectl) 
 SEED_SERVER = textwrap.dedent(
     """
     import http.server
-    CONFIG = "/home/app/config/application-default.yml"
+    CONFIG = "/opt/kubesvc-example-app/config/application-default.yml"
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             ok = self.headers.get("X-Custom-Header") == "Awesome" or self.path == "/"
@@ -467,7 +467,7 @@ SEED_SERVER = textwrap.dedent(
             self.wfile.write(body)
         def log_message(self, *args):
             pass
-    open("/home/app/logs/started", "w").write("yes")
+    open("/opt/kubesvc-example-app/logs/started", "w").write("yes")
     http.server.ThreadingHTTPServer(("0.0.0.0", 36300), H).serve_forever()
     """
 )
@@ -511,8 +511,12 @@ def test_the_seeds_pod_shape_config_items_pvc_subpath_probe_headers_host_port(
                     "command": [_python(), "-c", SEED_SERVER],
                     "ports": [{"containerPort": 36300, "hostPort": 8081}],
                     "volumeMounts": [
-                        {"mountPath": "/home/app/logs", "name": "app-pvc", "subPath": "app/logs"},
-                        {"mountPath": "/home/app/config", "name": "app-cm"},
+                        {
+                            "mountPath": "/opt/kubesvc-example-app/logs",
+                            "name": "app-pvc",
+                            "subPath": "app/logs",
+                        },
+                        {"mountPath": "/opt/kubesvc-example-app/config", "name": "app-cm"},
                     ],
                     "readinessProbe": probe,
                     "livenessProbe": probe | {"initialDelaySeconds": 5},
@@ -532,9 +536,9 @@ def test_the_seeds_pod_shape_config_items_pvc_subpath_probe_headers_host_port(
     assert (logs_dir / "started").read_text() == "yes"
     # the mounts stay inside the pod: the host sees only the (empty) mount points the
     # agent made, and those go with the pod
-    assert not any(Path("/home/app").rglob("*.yml"))
+    assert not any(Path("/opt/kubesvc-example-app").rglob("*.yml"))
     k.ok("delete", "pod", "seedlike")
-    assert not Path("/home/app").exists()
+    assert not Path("/opt/kubesvc-example-app").exists()
 
 
 def test_pods_get_their_own_resolv_conf_hosts_and_hostname(
