@@ -9,52 +9,30 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
-from tests.conftest import ApiProcess, start_server, stop_server
 from tests.e2e.kubectl_helpers import (
     Kubectl,
-    namespaced_kubectl,
     requires_kubectl,
     squeeze,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.e2e, requires_kubectl]
 
 T = TypeVar("T")
 DEADLINE = 30.0
+UP_ARGS = ("--disable-agent",)
+"""``kubesvc up`` without a node agent: the tests mark pods ready themselves."""
 IMAGE = "registry.example/web"
 
 
-@pytest.fixture(scope="module")
-def up_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
-    server = start_server(
-        tmp_path_factory.mktemp("kubesvc-rollout"), "--disable-agent", command="up"
-    )
-    yield server
-    stop_server(server.proc)
-
-
-@pytest.fixture
-def k(up_process: ApiProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kubectl]:
-    with namespaced_kubectl(
-        up_process.kubeconfig, tmp_path, request.node.name, up_process.url
-    ) as kubectl:
-        yield kubectl
-
-
 def until(check: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + DEADLINE
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached in {DEADLINE} s (last: {last!r})")
+    """Poll ``check`` (kubectl calls) until it returns something truthy, within ``DEADLINE``."""
+    result: T = wait_for(what, check, timeout=DEADLINE)
+    return result
 
 
 def ready_all(k: Kubectl) -> None:

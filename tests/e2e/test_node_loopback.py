@@ -12,15 +12,15 @@ import os
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import ApiProcess, start_server, stop_server
-from tests.e2e.kubectl_helpers import Kubectl, namespaced_kubectl, requires_kubectl, wait_for
+from tests.e2e.kubectl_helpers import Kubectl, requires_kubectl, wait_for
 
 pytestmark = [requires_kubectl, pytest.mark.e2e]
+UP_ARGS = ("--network-mode", "loopback", "--crashloop-backoff", "0.5,2")
+"""``kubesvc up`` with its node agent in loopback mode and a fast back-off."""
 
 SERVER = textwrap.dedent(
     """
@@ -39,26 +39,6 @@ SERVER = textwrap.dedent(
     http.server.HTTPServer((os.environ["POD_IP"], 8080), H).serve_forever()
     """
 )
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
-    server = start_server(
-        tmp_path_factory.mktemp("kubesvc-loopback"),
-        "--network-mode",
-        "loopback",
-        "--crashloop-backoff",
-        "0.5,2",
-        command="up",
-    )
-    yield server
-    stop_server(server.proc)
-
-
-@pytest.fixture
-def k(up: ApiProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kubectl]:
-    with namespaced_kubectl(up.kubeconfig, tmp_path, request.node.name, up.url) as kubectl:
-        yield kubectl
 
 
 def web_pod() -> dict[str, Any]:
