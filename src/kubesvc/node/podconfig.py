@@ -14,6 +14,7 @@ and Event a user sees when something is missing:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from kubesvc.client.informer import Informer
 from kubesvc.node import envvars, resources
 from kubesvc.node import podstate as S
 from kubesvc.node.layout import PodDir, StateDir
-from kubesvc.node.runtime import cgroups
 from kubesvc.node.runtime.base import ContainerSpec, Mount
 from kubesvc.node.sandbox import hostport
 from kubesvc.node.sandbox.base import SandboxInfo
@@ -182,39 +182,29 @@ def write_volumes(
         pod, config_maps=config_maps, secrets=secrets, allocatable=sources.allocatable
     ):
         target = pd.volume(planned.name)
+        if planned.unsupported:
+            outcome.events.append((volume_plan.VOLUME_NOT_SUPPORTED, planned.unsupported, True))
+        if not planned.error:
+            try:
+                volume_write.materialise(planned, target)
+            except OSError as exc:
+                planned = dataclasses.replace(planned, error=str(exc))
         if planned.error:
             outcome.blocking = True
-            outcome.events.append(
-                (
-                    "FailedMount",
-                    f'MountVolume.SetUp failed for volume "{planned.name}" : {planned.error}',
-                    True,
-                )
-            )
-            continue
-        if planned.unsupported:
-            outcome.events.append(("VolumeNotSupported", planned.unsupported, True))
-        try:
-            volume_write.materialise(planned, target)
-        except OSError as exc:
-            outcome.blocking = True
-            outcome.events.append(
-                (
-                    "FailedMount",
-                    f'MountVolume.SetUp failed for volume "{planned.name}" : {exc}',
-                    True,
-                )
-            )
+            outcome.events.append((volume_plan.FAILED_MOUNT, planned.event_message, True))
     return outcome
 
 
-def pod_warnings(pod: Obj, settings: NodeSettings) -> list[tuple[str, str]]:
-    """Warning Events for what this node cannot do for the pod (once per pod)."""
+def pod_warnings(
+    pod: Obj, settings: NodeSettings, cgroup_reason: str | None
+) -> list[tuple[str, str]]:
+    """Warning Events for what this node cannot do for the pod (once per pod);
+    ``cgroup_reason`` is the runtime's reason that limits are not enforced, if any."""
     spec = pod.get("spec") or {}
     containers = list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
     out: list[tuple[str, str]] = []
     limited = [c["name"] for c in containers if resources.container_limits(c) != _NO_LIMITS]
-    reason = cgroups.cgroup_support() if limited else None
+    reason = cgroup_reason if limited else None
     if reason:
         out.append(
             (

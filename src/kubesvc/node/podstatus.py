@@ -433,8 +433,3 @@ def compute(
     if old.get("nominatedNodeName"):
         status["nominatedNodeName"] = old["nominatedNodeName"]
     return status
-
-
-def status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
-    """Whether ``new`` differs from what was last reported (any field, any value)."""
-    return dict(old or {}) != dict(new)

@@ -51,7 +51,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kubesvc.node import logsource, podconfig
+from kubesvc.node import hooks, logsource, podconfig
 from kubesvc.node import podstate as S
 from kubesvc.node.hooks import run_handler
 from kubesvc.node.podconfig import ConfigError
@@ -302,7 +302,9 @@ class PodWorker:
         self.record.host_ip = self.host.sandbox.node_ip
         self.record.sandbox_ready = True
         self.status.changed()
-        for reason, message in podconfig.pod_warnings(self.pod, self.host.settings):
+        for reason, message in podconfig.pod_warnings(
+            self.pod, self.host.settings, self.host.runtime.cgroup_reason
+        ):
             self._event(True, reason, message)
         while not self.stop.event.is_set():
             problems = podconfig.write_volumes(
@@ -463,7 +465,7 @@ class PodWorker:
             clock=self.host.clock,
         )
         if not ok:
-            self._event(True, "FailedPostStartHook", message)
+            self._event(True, hooks.FAILED_POST_START_HOOK, message)
             self._probe_kill(rec.name, f"PostStartHook failed: {message}")
 
     def _backoff(self) -> Backoff:
@@ -618,7 +620,7 @@ class PodWorker:
             return
         ok, message = hook.result()
         if not ok:
-            self._event(True, "FailedPreStopHook", message)
+            self._event(True, hooks.FAILED_PRE_STOP_HOOK, message)
 
     async def _stop_container(self, name: str, run: _Running, deadline: float) -> None:
         grace = max(0.0, deadline - self.host.clock.monotonic())

@@ -524,12 +524,3 @@ def test_terminal_pod_keeps_addresses_and_phase() -> None:
 )
 def test_rfc3339(epoch: float, text: str) -> None:
     assert podstatus.rfc3339(epoch) == text
-
-
-def test_status_changed() -> None:
-    first = podstatus.compute(pod(), record([running(ready=False)]), now=NOW, old_status={})
-    again = podstatus.compute(pod(), record([running(ready=False)]), now=NOW + 5, old_status=first)
-    assert not podstatus.status_changed(first, again)
-    ready = podstatus.compute(pod(), record([running()]), now=NOW + 5, old_status=first)
-    assert podstatus.status_changed(first, ready)
-    assert podstatus.status_changed(None, ready)

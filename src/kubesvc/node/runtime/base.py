@@ -121,6 +121,8 @@ class StartError(Exception):
 class ContainerRuntime(Protocol):
     name: str
     """What ``status.nodeInfo.containerRuntimeVersion`` names, e.g. ``process://0.1.0``."""
+    cgroup_reason: str | None
+    """None when memory and CPU limits are enforced; else why not (for a Warning Event)."""
 
     async def start(self, spec: ContainerSpec) -> ContainerHandle: ...
 

@@ -27,8 +27,9 @@ command never runs unconstrained. An OOM kill shows in v1's
 ``memory.oom_control`` and v2's ``memory.events`` as ``oom_kill N``.
 
 Invariants: the runtime records a container's cgroup directories before they
-are made; ``remove`` kills whatever is still inside before removing a cgroup;
-``cleanup_all`` removes the whole ``kubesvc`` subtree of every hierarchy.
+are made; ``remove`` kills whatever is still inside before removing a cgroup, and the
+pod's and the base ``kubesvc`` cgroup once they are empty; ``remove_tree``
+removes one pod's subtree (the runtime's cleanup of its own pods only).
 Deciding the layout and the values is pure (``plan_layout``, ``limit_writes``);
 ``Cgroups`` only applies them.
 """
@@ -327,19 +328,6 @@ class Cgroups:
             if wanted:
                 (parent / "cgroup.subtree_control").write_text(enable)
         leaf.mkdir(exist_ok=True)
-
-    def cleanup_all(self) -> None:
-        for h in self.layout.hierarchies:
-            remove_tree(h.base)
-
-
-def cleanup_all_cgroups(proc: Path = Path("/proc")) -> bool:
-    """Remove every cgroup kubesvc made for this process's layout, killing what is inside
-    (``kubesvc node --cleanup``). True when none is left."""
-    layout = current_layout(proc)
-    if isinstance(layout, str):
-        return True
-    return all([remove_tree(h.base) for h in layout.hierarchies])  # noqa: C419 (remove every tree)
 
 
 def oom_killed(dirs: Iterable[Path]) -> bool:

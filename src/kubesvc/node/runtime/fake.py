@@ -91,6 +91,7 @@ class FakeRuntime:
     """``ContainerRuntime`` in memory (see the module docstring)."""
 
     name = f"fake://{__version__}"
+    cgroup_reason: str | None = None
 
     def __init__(
         self, *, clock: Clock | None = None, state: FakeRuntimeState | None = None
